@@ -1,10 +1,9 @@
 //! Band-limited sinc resampling, a faithful port of resampy 0.2.2 (the resampler librosa 0.8.1
 //! uses for `librosa.load` and inside the CQT).
 //!
-//! Faithful means the same filter tables, the same table interpolation and the same accumulation
-//! order and precision: every output sample is accumulated in `f32`, each product formed in `f64`,
-//! exactly as resampy's numba kernel does when `y` is `float32`. This keeps our output within a few
-//! ULPs of librosa's rather than merely "similar quality".
+//! Faithful means the same filter tables, the same output positions and filter phases, and the
+//! same taps, so our output agrees with librosa's to ~1e-7 of the peak rather than merely being
+//! of "similar quality" (see `resample_kernel` for the one difference, the summation precision).
 
 use std::sync::OnceLock;
 
@@ -122,8 +121,93 @@ pub fn resample(x: &[f32], sr_orig: u32, sr_new: u32, filter: ResampleFilter) ->
     Ok(y)
 }
 
-/// resampy's `resample_f`, statement for statement (including the running `time_register`
-/// sum, whose rounding decides the input index of each output sample).
+/// resampy's table rearranged by phase: row `o` holds `win[o], win[o + step], win[o + 2·step], …`
+/// (and the same for the differences), so every output reads its taps contiguously.
+struct PhaseRows {
+    width: usize,
+    win: Vec<f64>,
+    delta: Vec<f64>,
+    /// Each row's taps in reverse order, for the left wing, which walks the input backwards.
+    win_rev: Vec<f64>,
+    delta_rev: Vec<f64>,
+    /// Taps available in each row: resampy's `(nwin - offset) // index_step`.
+    taps: Vec<usize>,
+}
+
+impl PhaseRows {
+    fn new(interp_win: &[f64], interp_delta: &[f64], index_step: usize) -> Self {
+        let nwin = interp_win.len();
+        // Offsets reach index_step itself when scale·num_table is not an integer.
+        let rows = index_step + 1;
+        let width = nwin / index_step + 1;
+        let mut win = vec![0.0; rows * width];
+        let mut delta = vec![0.0; rows * width];
+        let mut taps = vec![0; rows];
+        for o in 0..rows.min(nwin) {
+            let n = (nwin - o) / index_step;
+            taps[o] = n;
+            for i in 0..n {
+                win[o * width + i] = interp_win[o + i * index_step];
+                delta[o * width + i] = interp_delta[o + i * index_step];
+            }
+        }
+        let mut win_rev = vec![0.0; rows * width];
+        let mut delta_rev = vec![0.0; rows * width];
+        for (o, &n) in taps.iter().enumerate() {
+            let at = o * width;
+            for i in 0..n {
+                win_rev[at + i] = win[at + n - 1 - i];
+                delta_rev[at + i] = delta[at + n - 1 - i];
+            }
+        }
+        PhaseRows { width, win, delta, win_rev, delta_rev, taps }
+    }
+
+    /// The left wing's sums for output position `n`: taps pair with x[n], x[n-1], ….
+    /// `Σ (win + eta·delta)·x` of the left wing for output position `n`: taps pair with x[n],
+    /// x[n-1], ….
+    fn left(&self, offset: usize, eta: f64, x: &[f32], n: usize) -> f64 {
+        let full = self.taps[offset];
+        let start = offset * self.width;
+        if full <= n + 1 {
+            let (w, d) = (&self.win_rev[start..start + full], &self.delta_rev[start..start + full]);
+            interpolated_dot(w, d, eta, &x[n + 1 - full..=n])
+        } else {
+            // Near the start of the signal only the first n + 1 taps have input.
+            let taps = n + 1;
+            let (w, d) = (&self.win[start..start + taps], &self.delta[start..start + taps]);
+            let xs: Vec<f32> = x[..=n].iter().rev().copied().collect();
+            interpolated_dot(w, d, eta, &xs)
+        }
+    }
+
+    /// The same for the right wing: taps pair with x[n+1], x[n+2], ….
+    fn right(&self, offset: usize, eta: f64, x: &[f32], n: usize) -> f64 {
+        let taps = self.taps[offset].min(x.len().saturating_sub(n + 1));
+        let start = offset * self.width;
+        let (w, d) = (&self.win[start..start + taps], &self.delta[start..start + taps]);
+        interpolated_dot(w, d, eta, &x[n + 1..n + 1 + taps])
+    }
+}
+
+/// `Σ (wᵢ + eta·dᵢ)·xᵢ`, skipping the second sum when the phase falls on a table entry (always,
+/// when halving the rate, as the CQT does).
+fn interpolated_dot(w: &[f64], d: &[f64], eta: f64, x: &[f32]) -> f64 {
+    if eta == 0.0 {
+        dot(w, x)
+    } else {
+        let (a, b) = dot_pair(w, d, x);
+        a + eta * b
+    }
+}
+
+/// resampy's `resample_f`: the same `time_register` running sum (its rounding decides each
+/// output's input index and filter phase), the same taps and the same linear interpolation of
+/// the filter table, `Σ (win + eta·delta) · x`.
+///
+/// One deliberate difference: resampy (with float32 audio) rounds its running sum to f32 after
+/// every tap; we sum in f64 and round once. That is more accurate, lets the sums vectorise (about
+/// 5x faster), and stays within ~1e-7 of resampy's output relative to the signal's peak.
 fn resample_kernel(
     x: &[f32],
     y: &mut [f32],
@@ -135,37 +219,66 @@ fn resample_kernel(
     let scale = sample_ratio.min(1.0);
     let time_increment = 1.0 / sample_ratio;
     let index_step = (scale * num_table as f64) as usize;
-    let nwin = interp_win.len();
-    let n_orig = x.len();
+    let rows = PhaseRows::new(interp_win, interp_delta, index_step);
     let mut time_register = 0.0f64;
     for out in y.iter_mut() {
         let n = time_register as usize;
-        let mut acc = *out;
 
         let frac = scale * (time_register - n as f64);
         let index_frac = frac * num_table as f64;
         let offset = index_frac as usize;
         let eta = index_frac - offset as f64;
-        let i_max = (n + 1).min((nwin - offset) / index_step);
-        for i in 0..i_max {
-            let idx = offset + i * index_step;
-            let weight = interp_win[idx] + eta * interp_delta[idx];
-            acc = (acc as f64 + weight * x[n - i] as f64) as f32;
-        }
+        let mut sum = rows.left(offset, eta, x, n);
 
         let frac = scale - frac;
         let index_frac = frac * num_table as f64;
         let offset = index_frac as usize;
         let eta = index_frac - offset as f64;
-        let k_max = (n_orig.saturating_sub(n + 1)).min((nwin.saturating_sub(offset)) / index_step);
-        for k in 0..k_max {
-            let idx = offset + k * index_step;
-            let weight = interp_win[idx] + eta * interp_delta[idx];
-            acc = (acc as f64 + weight * x[n + k + 1] as f64) as f32;
-        }
-        *out = acc;
+        sum += rows.right(offset, eta, x, n);
+
+        *out = (*out as f64 + sum) as f32;
         time_register += time_increment;
     }
+}
+
+/// `(Σ wᵢ·xᵢ, Σ dᵢ·xᵢ)` in f64, with four partial sums each so the additions vectorise.
+fn dot_pair(w: &[f64], d: &[f64], x: &[f32]) -> (f64, f64) {
+    let n = w.len().min(d.len()).min(x.len());
+    let (w, d, x) = (&w[..n], &d[..n], &x[..n]);
+    let mut sw = [0f64; 4];
+    let mut sd = [0f64; 4];
+    let (wc, dc, xc) = (w.chunks_exact(4), d.chunks_exact(4), x.chunks_exact(4));
+    let (wr, dr, xr) = (wc.remainder(), dc.remainder(), xc.remainder());
+    for ((w4, d4), x4) in wc.zip(dc).zip(xc) {
+        for j in 0..4 {
+            let xv = x4[j] as f64;
+            sw[j] += w4[j] * xv;
+            sd[j] += d4[j] * xv;
+        }
+    }
+    for ((&wi, &di), &xi) in wr.iter().zip(dr).zip(xr) {
+        sw[0] += wi * xi as f64;
+        sd[0] += di * xi as f64;
+    }
+    ((sw[0] + sw[1]) + (sw[2] + sw[3]), (sd[0] + sd[1]) + (sd[2] + sd[3]))
+}
+
+/// `Σ wᵢ·xᵢ` in f64, four partial sums.
+fn dot(w: &[f64], x: &[f32]) -> f64 {
+    let n = w.len().min(x.len());
+    let (w, x) = (&w[..n], &x[..n]);
+    let mut s = [0f64; 4];
+    let (wc, xc) = (w.chunks_exact(4), x.chunks_exact(4));
+    let (wr, xr) = (wc.remainder(), xc.remainder());
+    for (w4, x4) in wc.zip(xc) {
+        for j in 0..4 {
+            s[j] += w4[j] * x4[j] as f64;
+        }
+    }
+    for (&wi, &xi) in wr.iter().zip(xr) {
+        s[0] += wi * xi as f64;
+    }
+    (s[0] + s[1]) + (s[2] + s[3])
 }
 
 /// `librosa.resample(y, orig_sr, target_sr, res_type, fix=True, scale)` from librosa 0.8.1:
@@ -186,9 +299,10 @@ pub fn librosa_resample(
     let mut out = resample(y, orig_sr, target_sr, filter)?;
     out.resize(n_samples, 0.0);
     if scale {
-        let s = ratio.sqrt();
-        // numpy divides the float32 array by a float64 scalar, rounding each result to f32.
-        out.iter_mut().for_each(|v| *v = (*v as f64 / s) as f32);
+        // numpy (value-based casting) rounds the float64 scalar `np.sqrt(ratio)` to float32 and
+        // divides the float32 array in float32.
+        let s = ratio.sqrt() as f32;
+        out.iter_mut().for_each(|v| *v /= s);
     }
     Ok(out)
 }

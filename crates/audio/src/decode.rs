@@ -1,0 +1,116 @@
+//! Native-rate decoding of a span of frames from any supported file.
+//!
+//! The container is chosen by content (magic bytes), not by extension: datasets ship `.au` files
+//! renamed `.wav` and the like, and a wrong guess must not turn into garbage audio.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+
+use crate::au::{is_au, AuReader};
+use crate::media::MediaReader;
+use crate::{Audio, AudioError};
+
+/// What a file holds, read from its header without decoding the audio.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AudioInfo {
+    /// Native frames per second.
+    pub sample_rate: u32,
+    /// Channels per frame.
+    pub channels: usize,
+    /// Total frames if the container states them (MP3 without a Xing header: a bitrate estimate).
+    pub frames: Option<u64>,
+    /// Short codec name (`"pcm_s16le"`, `"mp3"`, `"vorbis"`, `"flac"`, `"au"`, ...).
+    pub codec: &'static str,
+}
+
+enum Source {
+    Au(AuReader),
+    Media(MediaReader),
+}
+
+/// An opened file whose header has been read: the native rate is known before choosing the span
+/// (librosa computes frame indices from it).
+pub(crate) struct Opened<'p> {
+    path: &'p Path,
+    source: Source,
+}
+
+impl Opened<'_> {
+    pub(crate) fn sample_rate(&self) -> u32 {
+        match &self.source {
+            Source::Au(r) => r.sample_rate(),
+            Source::Media(r) => r.sample_rate(),
+        }
+    }
+
+    /// See [`decode`].
+    pub(crate) fn read(self, start: u64, max_frames: Option<u64>) -> Result<Audio, AudioError> {
+        let path = self.path;
+        let (audio, ended_before_start) = match self.source {
+            Source::Au(mut r) => {
+                let total = r.frames();
+                (r.read(start, max_frames)?, (start > 0 && start >= total).then_some(total))
+            }
+            Source::Media(r) => {
+                let decoded = r.read(start, max_frames)?;
+                (decoded.audio, decoded.ended_before_start)
+            }
+        };
+        if audio.is_empty() && max_frames != Some(0) {
+            return Err(match ended_before_start {
+                Some(frames) => AudioError::OffsetPastEnd { path: path.to_path_buf(), start, frames },
+                None => AudioError::Empty { path: path.to_path_buf() },
+            });
+        }
+        Ok(audio)
+    }
+}
+
+pub(crate) fn open(path: &Path) -> Result<Opened<'_>, AudioError> {
+    Ok(Opened { path, source: open_source(path)? })
+}
+
+fn open_source(path: &Path) -> Result<Source, AudioError> {
+    let mut file = File::open(path).map_err(|e| AudioError::io(path, e))?;
+    let mut head = [0u8; 4];
+    let mut got = 0;
+    while got < head.len() {
+        match file.read(&mut head[got..]).map_err(|e| AudioError::io(path, e))? {
+            0 => break,
+            n => got += n,
+        }
+    }
+    if got == 0 {
+        return Err(AudioError::corrupt(path, "file is empty (0 bytes)"));
+    }
+    if is_au(&head[..got]) {
+        Ok(Source::Au(AuReader::open(path)?))
+    } else {
+        Ok(Source::Media(MediaReader::open(path)?))
+    }
+}
+
+/// Reads a file's header: sample rate, channels and (if known) length.
+pub fn probe(path: impl AsRef<Path>) -> Result<AudioInfo, AudioError> {
+    Ok(match open_source(path.as_ref())? {
+        Source::Au(r) => {
+            AudioInfo { sample_rate: r.sample_rate(), channels: r.channels(), frames: Some(r.frames()), codec: "au" }
+        }
+        Source::Media(r) => {
+            AudioInfo { sample_rate: r.sample_rate(), channels: r.channels(), frames: r.frames(), codec: r.codec() }
+        }
+    })
+}
+
+/// Decodes frames `[start, start + max_frames)` at the native rate, all channels interleaved.
+///
+/// Seeks to `start` where the format allows instead of decoding from the beginning, and stops
+/// decoding once `max_frames` frames are in hand (so a short excerpt of a long file is cheap).
+/// Fewer frames come back if the file ends first.
+///
+/// Errors: [`AudioError::OffsetPastEnd`] if `start > 0` and the audio ends at or before it;
+/// [`AudioError::Empty`] if nothing at all was decoded (unless `max_frames == Some(0)`).
+pub fn decode(path: impl AsRef<Path>, start: u64, max_frames: Option<u64>) -> Result<Audio, AudioError> {
+    open(path.as_ref())?.read(start, max_frames)
+}

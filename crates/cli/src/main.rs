@@ -1,1 +1,66 @@
-fn main() {}
+//! `jukemir`: music-information-retrieval transfer learning from the command line.
+
+mod bench;
+mod demo;
+mod extract;
+mod progress;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "jukemir",
+    version,
+    about = "Representations of music for MIR transfer learning (Castellon, Donahue & Liang, ISMIR 2021)",
+    long_about = "jukemir turns audio into fixed-size vectors (\"representations\") and judges them with simple \
+                  probes, reproducing the paper's pipeline: assets → datasets → extract → probe.\n\n\
+                  Start with `jukemir demo`: it synthesises a small labelled set and extracts features from it, \
+                  with nothing to download.",
+    after_help = "Examples:\n  jukemir demo\n  jukemir extract mfcc clips/ features/mfcc\n  \
+                  jukemir extract chroma wav/ out/ --batch-size 256 --batch-idx 3\n  jukemir bench features ../shared/data/music"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Extract one representation from every audio file in a folder: one <stem>.npy per file.
+    #[command(long_about = extract::LONG_ABOUT)]
+    Extract(extract::ExtractArgs),
+    /// Synthesise a small labelled music set and extract chroma and MFCC features from it.
+    #[command(long_about = demo::LONG_ABOUT)]
+    Demo(demo::DemoArgs),
+    /// Measure throughput against the reference implementation.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Extract(args) => extract::run(args),
+        Command::Demo(args) => demo::run(args),
+        Command::Bench(command) => bench::run(command),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Default location of outputs the tool writes for the user, honouring `JUKEMIR_CACHE_DIR` like the
+/// reference (`~/.jukemir` otherwise).
+pub fn cache_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("JUKEMIR_CACHE_DIR") {
+        return PathBuf::from(dir);
+    }
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
+    home.join(".jukemir")
+}

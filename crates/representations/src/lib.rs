@@ -1,1 +1,15 @@
-//! placeholder
+//! The extract contract: a folder of audio in, a folder of `.npy` out, one float32 vector per file.
+//!
+//! Every representation plugs in through [`Representation`]; sharding, resuming, atomic writes and
+//! failure reporting live in [`extract_folder`] so that they behave identically for all of them.
+
+pub mod extract;
+pub mod handcrafted;
+pub mod inputs;
+pub mod moments;
+pub mod npy_io;
+pub mod representation;
+
+pub use extract::{extract_folder, ExtractError, ExtractOptions, ExtractProgress, ExtractReport, FailedFile, Quiet};
+pub use inputs::{Batch, InputError, BATCH_INDEX_VARIABLES};
+pub use representation::{representation, Representation, UnknownRepresentation, AVAILABLE, NOT_YET_AVAILABLE};

@@ -1,0 +1,3 @@
+//! Datasets for jukemir. For now: the synthetic labelled set behind `jukemir demo`.
+
+pub mod synthetic;

@@ -1,0 +1,132 @@
+//! The extract contract, identical for every representation:
+//! sorted inputs → optional shard → skip finished outputs → one atomic `<stem>.npy` per file,
+//! failures collected (with their paths) instead of stopping the run.
+
+use crate::inputs::{check_unique_outputs, list_input_files, output_name, Batch, InputError};
+use crate::npy_io::{is_valid_output, write_vector_atomic};
+use crate::representation::Representation;
+use rayon::prelude::*;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Default)]
+pub struct ExtractOptions {
+    /// Process only this shard of the sorted inputs.
+    pub batch: Option<Batch>,
+    /// Files processed at once; 0 means one per available core.
+    pub threads: usize,
+}
+
+/// Told about the run as it goes (the CLI draws a progress bar from it).
+pub trait ExtractProgress: Sync {
+    /// `pending` files will be computed; `skipped` already had valid outputs.
+    fn start(&self, _pending: usize, _skipped: usize) {}
+    /// One file finished, successfully or not.
+    fn file_done(&self, _input: &Path, _outcome: &Result<(), String>) {}
+}
+
+/// No progress reporting.
+pub struct Quiet;
+impl ExtractProgress for Quiet {}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedFile {
+    pub input: PathBuf,
+    pub error: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExtractReport {
+    /// Input files in this run's shard.
+    pub selected: usize,
+    /// Of those, files whose output already existed and was valid.
+    pub skipped: usize,
+    /// Outputs written by this run.
+    pub written: usize,
+    pub failed: Vec<FailedFile>,
+}
+
+impl ExtractReport {
+    pub fn succeeded(&self) -> bool {
+        self.failed.is_empty()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExtractError {
+    #[error(transparent)]
+    Inputs(#[from] InputError),
+    #[error("input folder {} does not exist or is not a folder", .0.display())]
+    NoInputDir(PathBuf),
+    #[error("cannot create output folder {}: {source}", path.display())]
+    CreateOutputDir { path: PathBuf, source: std::io::Error },
+    #[error("cannot start {threads} worker threads: {message}")]
+    ThreadPool { threads: usize, message: String },
+}
+
+/// Run `representation` over the audio files in `input_dir`, writing `<stem>.npy` files into
+/// `output_dir`. Per-file failures are returned in the report, not as an error: an `Err` means
+/// the run could not start at all.
+pub fn extract_folder(
+    representation: &dyn Representation,
+    input_dir: &Path,
+    output_dir: &Path,
+    options: &ExtractOptions,
+    progress: &dyn ExtractProgress,
+) -> Result<ExtractReport, ExtractError> {
+    if !input_dir.is_dir() {
+        return Err(ExtractError::NoInputDir(input_dir.to_path_buf()));
+    }
+    let all = list_input_files(input_dir)?;
+    let selected = match options.batch {
+        Some(batch) => batch.select(&all)?,
+        None => &all[..],
+    };
+    check_unique_outputs(selected)?;
+    std::fs::create_dir_all(output_dir)
+        .map_err(|source| ExtractError::CreateOutputDir { path: output_dir.to_path_buf(), source })?;
+
+    let dim = Some(representation.dim());
+    let (done, pending): (Vec<&PathBuf>, Vec<&PathBuf>) =
+        selected.iter().partition(|input| is_valid_output(&output_dir.join(output_name(input)), dim));
+    progress.start(pending.len(), done.len());
+
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(options.threads)
+        .build()
+        .map_err(|e| ExtractError::ThreadPool { threads: options.threads, message: e.to_string() })?;
+    let outcomes: Vec<(PathBuf, Result<(), String>)> = pool.install(|| {
+        pending
+            .par_iter()
+            .map(|input| {
+                let outcome = extract_one(representation, input, &output_dir.join(output_name(input)));
+                progress.file_done(input, &outcome);
+                ((*input).clone(), outcome)
+            })
+            .collect()
+    });
+
+    let mut report = ExtractReport { selected: selected.len(), skipped: done.len(), ..Default::default() };
+    for (input, outcome) in outcomes {
+        match outcome {
+            Ok(()) => report.written += 1,
+            Err(error) => report.failed.push(FailedFile { input, error }),
+        }
+    }
+    Ok(report)
+}
+
+fn extract_one(representation: &dyn Representation, input: &Path, output: &Path) -> Result<(), String> {
+    let vector = representation.extract_file(input).map_err(|e| format!("{e:#}"))?;
+    if vector.len() != representation.dim() {
+        return Err(format!(
+            "{} produced {} values, expected {} (this is a bug in jukemir)",
+            representation.name(),
+            vector.len(),
+            representation.dim()
+        ));
+    }
+    if let Some(bad) = vector.iter().position(|v| !v.is_finite()) {
+        return Err(format!("value {bad} of the {} vector is not finite ({})", representation.name(), vector[bad]));
+    }
+    write_vector_atomic(output, &vector).map_err(|e| format!("cannot write {}: {e}", output.display()))
+}

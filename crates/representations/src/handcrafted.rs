@@ -1,0 +1,74 @@
+//! The reference's "handcrafted" container (chroma and mfcc), step for step: librosa.load at
+//! 22050 Hz mono, peak normalisation, the librosa feature matrix, then difference moments.
+
+use crate::moments::difference_moments;
+use crate::representation::Representation;
+use anyhow::Context;
+use jukemir_audio::{load, peak_normalize, LoadOptions};
+use ndarray::Array2;
+use std::path::Path;
+
+/// The reference's `SAMPLE_RATE`.
+pub const SAMPLE_RATE: u32 = 22050;
+/// The reference's `HOP_LENGTH`.
+pub const HOP_LENGTH: usize = 512;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HandcraftedFeature {
+    /// `librosa.feature.chroma_cqt(y, sr=22050, hop_length=512)`: 12 rows → 72 values.
+    Chroma,
+    /// `librosa.feature.mfcc(y, sr=22050, hop_length=512)`: 20 rows → 120 values.
+    Mfcc,
+}
+
+#[derive(Debug, Clone)]
+pub struct Handcrafted {
+    feature: HandcraftedFeature,
+}
+
+impl Handcrafted {
+    pub fn new(feature: HandcraftedFeature) -> Self {
+        Handcrafted { feature }
+    }
+
+    /// The per-frame feature matrix of an already loaded, normalised 22050 Hz signal.
+    pub fn feature_matrix(&self, y: &[f32]) -> anyhow::Result<Array2<f32>> {
+        Ok(match self.feature {
+            HandcraftedFeature::Chroma => {
+                jukemir_features::chroma_cqt(y, SAMPLE_RATE, &jukemir_features::ChromaCqtParams::default())?
+            }
+            HandcraftedFeature::Mfcc => {
+                jukemir_features::mfcc(y, SAMPLE_RATE, &jukemir_features::MfccParams::default())?
+            }
+        })
+    }
+
+    /// The representation of an already loaded 22050 Hz mono signal (normalised here).
+    pub fn from_signal(&self, mut y: Vec<f32>) -> anyhow::Result<Vec<f32>> {
+        peak_normalize(&mut y);
+        let features = self.feature_matrix(&y)?;
+        Ok(difference_moments(features.view())?)
+    }
+}
+
+impl Representation for Handcrafted {
+    fn name(&self) -> &'static str {
+        match self.feature {
+            HandcraftedFeature::Chroma => "chroma",
+            HandcraftedFeature::Mfcc => "mfcc",
+        }
+    }
+
+    fn dim(&self) -> usize {
+        match self.feature {
+            HandcraftedFeature::Chroma => 72,
+            HandcraftedFeature::Mfcc => 120,
+        }
+    }
+
+    fn extract_file(&self, path: &Path) -> anyhow::Result<Vec<f32>> {
+        let options = LoadOptions { sample_rate: Some(SAMPLE_RATE), ..LoadOptions::default() };
+        let audio = load(path, &options)?;
+        self.from_signal(audio.samples).with_context(|| format!("computing {} features", self.name()))
+    }
+}

@@ -60,6 +60,23 @@ impl Dct2 {
     /// the more accurate of the two. Columns (frames) are processed [`COLS`] at a time with the
     /// accumulators in registers; every output is still one sequential sum over `n`.
     pub fn transform(&self, x: ArrayView2<f32>) -> Array2<f32> {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked just above.
+            return unsafe { self.transform_avx2(x) };
+        }
+        self.transform_portable(x)
+    }
+
+    /// [`Self::transform_portable`] compiled for AVX2; no FMA, so bit-identical results.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn transform_avx2(&self, x: ArrayView2<f32>) -> Array2<f32> {
+        self.transform_portable(x)
+    }
+
+    #[inline(always)]
+    fn transform_portable(&self, x: ArrayView2<f32>) -> Array2<f32> {
         assert_eq!(x.nrows(), self.n, "DCT input length");
         let cols = x.ncols();
         let mut out = Array2::<f32>::zeros((self.n_out, cols));

@@ -71,6 +71,35 @@ pub fn power_to_db_in_place(s: &mut [f32], params: &DbParams) -> Result<(), DbEr
     };
     let offset = (10.0 * params.amin.max(ref_value).log10()) as f32;
     let amin = params.amin as f32;
+    let max_db = to_db(s, amin, offset);
+    if let Some(top_db) = params.top_db {
+        let floor = (max_db as f64 - top_db) as f32;
+        for v in s.iter_mut() {
+            *v = v.max(floor);
+        }
+    }
+    Ok(())
+}
+
+/// `10 log10(max(amin, s)) - offset` in place; returns the maximum.
+fn to_db(s: &mut [f32], amin: f32, offset: f32) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2, checked just above.
+        return unsafe { to_db_avx2(s, amin, offset) };
+    }
+    to_db_portable(s, amin, offset)
+}
+
+/// [`to_db_portable`] compiled for AVX2; no FMA, so bit-identical results.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn to_db_avx2(s: &mut [f32], amin: f32, offset: f32) -> f32 {
+    to_db_portable(s, amin, offset)
+}
+
+#[inline(always)]
+fn to_db_portable(s: &mut [f32], amin: f32, offset: f32) -> f32 {
     let mut max_db = f32::NEG_INFINITY;
     let mut floored = [0f32; 64];
     for chunk in s.chunks_mut(64) {
@@ -93,14 +122,9 @@ pub fn power_to_db_in_place(s: &mut [f32], params: &DbParams) -> Result<(), DbEr
         }
         max_db = chunk.iter().fold(max_db, |m, &v| m.max(v));
     }
-    if let Some(top_db) = params.top_db {
-        let floor = (max_db as f64 - top_db) as f32;
-        for v in s.iter_mut() {
-            *v = v.max(floor);
-        }
-    }
-    Ok(())
+    max_db
 }
+
 /// `log10` of a positive normal `f32`, evaluated in `f64` and rounded once, so correctly rounded
 /// but in rare near-ties. numpy's `float32` `log10` (SVML on AVX-512 machines, else libm) is off
 /// by up to a few ULP and cannot be reproduced bit for bit anyway; this one is branch-free, so

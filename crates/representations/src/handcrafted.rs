@@ -21,14 +21,15 @@ pub enum HandcraftedFeature {
     Mfcc,
 }
 
-#[derive(Debug, Clone)]
 pub struct Handcrafted {
     feature: HandcraftedFeature,
+    /// The mel filterbank, DCT and FFT plans, built once and shared by every file.
+    mfcc: std::sync::OnceLock<jukemir_features::Mfcc>,
 }
 
 impl Handcrafted {
     pub fn new(feature: HandcraftedFeature) -> Self {
-        Handcrafted { feature }
+        Handcrafted { feature, mfcc: std::sync::OnceLock::new() }
     }
 
     /// The per-frame feature matrix of an already loaded, normalised 22050 Hz signal.
@@ -38,7 +39,14 @@ impl Handcrafted {
                 jukemir_features::chroma_cqt(y, SAMPLE_RATE, &jukemir_features::ChromaCqtParams::default())?
             }
             HandcraftedFeature::Mfcc => {
-                jukemir_features::mfcc(y, SAMPLE_RATE, &jukemir_features::MfccParams::default())?
+                let mfcc = match self.mfcc.get() {
+                    Some(m) => m,
+                    None => {
+                        let built = jukemir_features::Mfcc::new(SAMPLE_RATE, &jukemir_features::MfccParams::default())?;
+                        self.mfcc.get_or_init(|| built)
+                    }
+                };
+                mfcc.compute(y)?
             }
         })
     }

@@ -45,7 +45,11 @@ pub fn mel_filters(sr: u32, n_fft: usize, params: &MelParams) -> Array2<f32> {
     for (i, mut row) in weights.outer_iter_mut().enumerate() {
         let (lo_width, hi_width) = (mel_f[i + 1] - mel_f[i], mel_f[i + 2] - mel_f[i + 1]);
         let enorm = 2.0 / (mel_f[i + 2] - mel_f[i]);
-        for (w, &f) in row.iter_mut().zip(&fftfreqs) {
+        // Outside (mel_f[i], mel_f[i + 2]) one slope is <= 0 and the weight is exactly 0, so only
+        // the triangle's own bins need the arithmetic.
+        let first = fftfreqs.partition_point(|&f| f <= mel_f[i]);
+        let last = fftfreqs.partition_point(|&f| f < mel_f[i + 2]);
+        for (w, &f) in row.iter_mut().zip(&fftfreqs).take(last).skip(first) {
             let lower = -(mel_f[i] - f) / lo_width;
             let upper = (mel_f[i + 2] - f) / hi_width;
             let tri = 0f64.max(lower.min(upper)) as f32;

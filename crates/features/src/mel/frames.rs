@@ -268,4 +268,18 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn simd_dispatch_is_bit_identical_to_portable() {
+        let y: Vec<f32> = (0..9000).map(|i| ((i * 7919) % 1013) as f32 / 1013.0 - 0.5).collect();
+        let params = StftParams::new(2048).hop_length(512);
+        let frames = FrameSource::new(&y, &params).unwrap();
+        let filters = SparseFilters::new(&super::super::mel_filters(22050, 2048, &Default::default()));
+        let n = 128 * frames.n_frames;
+        let (mut dispatched, mut portable) = (vec![0f32; n], vec![0f32; n]);
+        let plan = FramePlan::<f64>::new(2048, Window::Hann);
+        plan.project(&frames, 2.0, &filters, &mut dispatched);
+        plan.project_portable(&frames, 2.0, &filters, &mut portable);
+        assert!(dispatched.iter().zip(&portable).all(|(a, b)| a.to_bits() == b.to_bits()));
+    }
 }

@@ -1,6 +1,8 @@
 //! `jukemir`: music-information-retrieval transfer learning from the command line.
 
+mod assets;
 mod bench;
+mod datasets;
 mod demo;
 mod extract;
 mod progress;
@@ -34,9 +36,15 @@ enum Command {
     /// Synthesise a small labelled music set and extract chroma and MFCC features from it.
     #[command(long_about = demo::LONG_ABOUT)]
     Demo(demo::DemoArgs),
+    /// Process benchmark datasets from their raw assets into meta.json + WAVs.
+    #[command(subcommand)]
+    Datasets(datasets::DatasetsCommand),
     /// Measure throughput against the reference implementation.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Download the raw dataset files from their original URLs and verify their checksums.
+    #[command(long_about = assets::LONG_ABOUT)]
+    Assets(assets::AssetsArgs),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +53,8 @@ fn main() -> ExitCode {
         Command::Extract(args) => extract::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Bench(command) => bench::run(command),
+        Command::Datasets(command) => datasets::run(command),
+        Command::Assets(args) => assets::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

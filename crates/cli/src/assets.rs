@@ -1,0 +1,207 @@
+//! `jukemir assets`: download and verify the raw dataset files, as the reference's `jukemir.assets`.
+
+use anyhow::{bail, Context};
+use clap::Args;
+use indicatif::{HumanBytes, ProgressBar, ProgressStyle};
+use jukemir_datasets::assets::{
+    cache_root, fetch_all, presence, Asset, AssetError, DownloadOptions, Downloader, FetchProgress, Fetched, Outcome,
+    Presence, Registry,
+};
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+
+pub const LONG_ABOUT: &str = "Download the raw files the datasets are built from (archives, annotation \
+lists, audio clips, precomputed representations), each from its original URL, and verify every one \
+against the checksum the reference pins (md5, sha1 or sha256).
+
+Which files: all 2132 assets of the reference, or those whose tag starts with PREFIX (case-insensitive): \
+gtzan, magnatagatune, emomusic, giantsteps, precomputed (precomputed-gtzan-jukebox for one file), debug. \
+Use --list to see tags, sizes and what is already there.
+
+Where they go: <cache>/<relative path>, e.g. ~/.jukemir/datasets/gtzan/genres.tar.gz. The cache is \
+--cache-dir, else $JUKEMIR_CACHE_DIR, else ~/.jukemir — the same layout as the reference (datasets/, \
+processed/, representations/, probes/), so an existing reference cache can be reused.
+
+What happens to each file:
+  present, right checksum     ok (nothing downloaded)
+  present, wrong checksum     failed, unless --delete-wrong: then deleted and downloaded again
+  missing                     downloaded, verified, then moved into place
+A download streams into <file>.part and reaches its final name only once its checksum matches, so a \
+file at its final path is never half-written or wrong. Interrupt at any time: the next run resumes each \
+.part where it stopped (HTTP Range); files already in place are verified, not downloaded again. Connection errors, timeouts, cut \
+transfers and server errors (5xx) are retried with growing waits; 404 and 403 are not. Proxies are \
+taken from ALL_PROXY, HTTPS_PROXY, HTTP_PROXY and NO_PROXY. When several \
+files in a row from one host fail with network errors, that host's remaining files are skipped.
+
+Some original hosts are gone or flaky years after publication; a file that cannot be downloaded can be \
+placed by hand at the path the error names, and is then verified like any other. The command exits \
+with status 1 if any file failed, after listing every failure and why.";
+
+#[derive(Args)]
+pub struct AssetsArgs {
+    /// Only assets whose tag starts with this (case-insensitive), e.g. gtzan or precomputed-emomusic.
+    prefix: Option<String>,
+    /// Delete files that have the wrong checksum and download them again.
+    #[arg(long)]
+    delete_wrong: bool,
+    /// Files downloaded at once.
+    #[arg(long, short = 'j', value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: u16,
+    /// Cache folder [default: $JUKEMIR_CACHE_DIR, else ~/.jukemir].
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+    /// List the selected assets, their size on disk and status; download nothing, verify nothing.
+    #[arg(long)]
+    list: bool,
+}
+
+pub fn run(args: AssetsArgs) -> anyhow::Result<()> {
+    let root = match args.cache_dir {
+        Some(dir) => std::path::absolute(&dir).with_context(|| format!("cannot use {} as cache", dir.display()))?,
+        None => cache_root(),
+    };
+    let registry = Registry::embedded();
+    let assets = registry.select(args.prefix.as_deref());
+    if assets.is_empty() {
+        let groups: Vec<String> =
+            registry.groups().iter().map(|(g, n)| format!("{} ({n})", g.to_lowercase())).collect();
+        bail!(
+            "no asset tag starts with {:?}; prefixes: {}",
+            args.prefix.unwrap_or_default().trim().to_uppercase(),
+            groups.join(", ")
+        );
+    }
+    if args.list {
+        list(&assets, &root);
+        return Ok(());
+    }
+
+    eprintln!("jukemir assets: {} file(s) into {} ({} at once)", assets.len(), root.display(), args.jobs);
+    // No length until the first server announces a size: a zero-length bar would draw as complete.
+    let bar = ProgressBar::no_length();
+    bar.set_style(
+        ProgressStyle::with_template(
+            "[{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} ({bytes_per_sec}, ETA {eta}) {msg}",
+        )
+        .expect("the template is valid")
+        .progress_chars("=> "),
+    );
+    let progress = CliProgress { bar, total: Mutex::new(0), finished: Mutex::new(0), of: assets.len() };
+    progress.bar.set_message(format!("0/{} files", assets.len()));
+    let downloader = Downloader::new(DownloadOptions::default());
+    let results = fetch_all(&assets, &root, args.delete_wrong, usize::from(args.jobs), &downloader, &progress);
+    progress.bar.finish_and_clear();
+    summarise(&results)
+}
+
+/// The overall byte bar, and one line per finished file printed above it on stdout.
+struct CliProgress {
+    bar: ProgressBar,
+    /// Sum of the sizes announced so far; the bar's length follows it.
+    total: Mutex<i64>,
+    /// Held while a finished line is printed, so counts and lines appear in order.
+    finished: Mutex<usize>,
+    of: usize,
+}
+
+impl FetchProgress for CliProgress {
+    fn add_total(&self, delta: i64) {
+        let mut total = self.total.lock().unwrap();
+        *total += delta;
+        self.bar.set_length(u64::try_from(*total).unwrap_or(0));
+    }
+
+    fn add_done(&self, delta: i64) {
+        match u64::try_from(delta) {
+            Ok(up) => self.bar.inc(up),
+            Err(_) => self.bar.dec(delta.unsigned_abs()),
+        }
+    }
+
+    fn retrying(&self, url: &str, failure: u32, max_failures: u32, wait: Duration, reason: &str) {
+        self.bar.suspend(|| {
+            eprintln!("retry {failure}/{max_failures} in {:.0?}: {url}: {reason}", wait);
+        });
+    }
+
+    fn finished(&self, asset: &Asset, result: &Result<Fetched, AssetError>) {
+        let mut finished = self.finished.lock().unwrap();
+        *finished += 1;
+        self.bar.set_message(format!("{finished}/{} files", self.of));
+        let line = match result {
+            Ok(f) => format!("{:<14}{}  {}", outcome_word(f.outcome), asset.tag, HumanBytes(f.bytes)),
+            Err(e) => format!("{:<14}{}: {e}", "failed", asset.tag),
+        };
+        self.bar.suspend(|| println!("{line}"));
+    }
+}
+
+fn outcome_word(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Verified => "ok",
+        Outcome::Downloaded => "downloaded",
+        Outcome::Replaced => "deleted-wrong",
+    }
+}
+
+fn summarise(results: &[(&Asset, Result<Fetched, AssetError>)]) -> anyhow::Result<()> {
+    let count = |outcome| results.iter().filter(|(_, r)| matches!(r, Ok(f) if f.outcome == outcome)).count();
+    let failed: Vec<_> = results.iter().filter_map(|(a, r)| r.as_ref().err().map(|e| (a, e))).collect();
+    let downloaded: u64 = results
+        .iter()
+        .filter_map(|(_, r)| r.as_ref().ok())
+        .filter(|f| f.outcome != Outcome::Verified)
+        .map(|f| f.bytes)
+        .sum();
+    println!(
+        "\n{} ok, {} downloaded, {} replaced (had a wrong checksum), {} failed; {} downloaded",
+        count(Outcome::Verified),
+        count(Outcome::Downloaded),
+        count(Outcome::Replaced),
+        failed.len(),
+        HumanBytes(downloaded)
+    );
+    if failed.is_empty() {
+        return Ok(());
+    }
+    println!("\nFailed:");
+    for (asset, error) in &failed {
+        println!("  {}: {error}", asset.tag);
+    }
+    bail!(
+        "{} of {} asset(s) failed (listed above); run the same command again to retry: files in place are \
+         only verified and partial downloads resume",
+        failed.len(),
+        results.len()
+    )
+}
+
+fn list(assets: &[&Asset], root: &std::path::Path) {
+    let (mut present, mut partial, mut missing, mut bytes) = (0, 0, 0, 0u64);
+    let width = assets.iter().map(|a| a.tag.len()).max().unwrap_or(0);
+    println!("{:<width$}  {:<8} {:>11}  path (under {})", "tag", "status", "size", root.display());
+    for asset in assets {
+        let (status, size) = match presence(asset, root) {
+            Presence::Present { bytes: b } => {
+                present += 1;
+                bytes += b;
+                ("present", HumanBytes(b).to_string())
+            }
+            Presence::Partial { bytes: b } => {
+                partial += 1;
+                ("partial", HumanBytes(b).to_string())
+            }
+            Presence::Missing => {
+                missing += 1;
+                (if asset.url.is_some() { "missing" } else { "no-url" }, "-".to_string())
+            }
+        };
+        println!("{:<width$}  {status:<8} {size:>11}  {}", asset.tag, asset.path_rel);
+    }
+    println!(
+        "\n{present} present ({}), {partial} partially downloaded, {missing} missing. Checksums were not \
+         checked: run without --list to verify and download.",
+        HumanBytes(bytes)
+    );
+}

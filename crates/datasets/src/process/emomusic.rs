@@ -1,0 +1,422 @@
+//! EmoMusic (Soleymani et al. 2013), as the reference's `iter_emomusic`: one 45-second clip per
+//! song, labelled (arousal, valence) standardised with the train set's statistics, the development
+//! set split 80/20 into train/valid by a hash of the artist.
+//!
+//! The Python-compatible text helpers GiantSteps also needs (`csv.DictReader`, `str.strip`, …) live
+//! here too, in [`py`].
+
+use super::{AudioRef, DatasetProcessor, Example, ProcessContext};
+use crate::archive::unpack_tar_gz;
+use anyhow::{bail, ensure, Context};
+use py::{dict_rows, py_float, py_int, py_space, py_strip, read_text, sha1_mod, zfill};
+use serde_json::{json, Map, Value};
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+/// The annotation CSVs in the order the reference reads them; `songs_info` must come first
+/// because it creates the entries the others attach to.
+const STEMS: [&str; 6] = [
+    "songs_info",
+    "static_annotations",
+    "valence_cont_average",
+    "valence_cont_std",
+    "arousal_cont_average",
+    "arousal_cont_std",
+];
+
+pub struct Emomusic;
+
+struct Song {
+    id: i64,
+    uid: String,
+    split: &'static str,
+    clip: Value,
+    /// (mean arousal, mean valence), raw until standardised.
+    y: Option<[f64; 2]>,
+    extra: Map<String, Value>,
+}
+
+impl DatasetProcessor for Emomusic {
+    fn name(&self) -> &'static str {
+        "emomusic"
+    }
+
+    fn examples(&self, ctx: &ProcessContext) -> anyhow::Result<Vec<Example>> {
+        let dir = ctx.workdir.join("emomusic");
+        let annotations = ctx.assets.asset("EMOMUSIC_ANNOTATIONS")?;
+        unpack_tar_gz(&annotations, &dir, |_| true)?;
+        let mut songs = read_songs(&dir)?;
+        standardise(&mut songs)?;
+        for song in songs.iter_mut().filter(|s| s.split == "train") {
+            let artist = song.extra["songs_info"]["Artist"].as_str().unwrap_or_default();
+            song.split = if sha1_mod(artist_key(artist).as_bytes(), 10) < 8 { "train" } else { "valid" };
+        }
+        if !ctx.metadata_only {
+            unpack_tar_gz(&ctx.assets.asset("EMOMUSIC_CLIPS")?, &dir, |_| true)?;
+        }
+        songs
+            .into_iter()
+            .map(|song| {
+                let audio = (!ctx.metadata_only).then(|| AudioRef {
+                    path: dir.join("clips_45seconds").join(format!("{}.mp3", song.id)),
+                    clip: None,
+                });
+                let y = song.y.with_context(|| format!("song {} has no static annotation", song.uid))?;
+                let meta = json!({"split": song.split, "clip": song.clip, "y": y, "extra": song.extra});
+                Ok(Example { uid: song.uid, meta, audio })
+            })
+            .collect()
+    }
+}
+
+fn read_songs(dir: &Path) -> anyhow::Result<Vec<Song>> {
+    let mut songs: Vec<Song> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut audio_uids = HashSet::new();
+    for stem in STEMS {
+        let path = dir.join(format!("{stem}.csv"));
+        let text = read_text(std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?)
+            .with_context(|| format!("{} is not UTF-8", path.display()))?;
+        for (line, raw) in
+            dict_rows(&text, ',').with_context(|| format!("{} is not valid CSV", path.display()))?.iter().enumerate()
+        {
+            let row = stripped(raw).with_context(|| format!("{} row {}", path.display(), line + 1))?;
+            let field = |name: &str| -> anyhow::Result<&str> {
+                row.get(name).and_then(Value::as_str).with_context(|| format!("{}: no column {name:?}", path.display()))
+            };
+            let id = py_int(field("song_id")?)?;
+            let uid = zfill(id, 4);
+            let at = if stem == "songs_info" {
+                ensure!(!index.contains_key(&uid), "{}: song {uid} listed twice", path.display());
+                let (artist, title) = (field("Artist")?.to_string(), field("Song title")?.to_string());
+                ensure!(audio_uids.insert((artist.clone(), title.clone())), "song {artist:?} – {title:?} listed twice");
+                let start = parse_minsec(field("start of the segment (min.sec)")?)?;
+                let end = parse_minsec(field("end of the segment (min.sec)")?)?;
+                ensure!(end - start == 45.0, "song {uid}: the clip is {} s long, not 45", end - start);
+                let split = if field("Mediaeval 2013 set")? == "evaluation" { "test" } else { "train" };
+                let clip =
+                    json!({"audio_uid": [artist, title], "audio_duration": end, "clip_idx": 0, "clip_offset": start});
+                index.insert(uid.clone(), songs.len());
+                songs.push(Song { id, uid, split, clip, y: None, extra: Map::new() });
+                songs.len() - 1
+            } else {
+                *index.get(&uid).with_context(|| format!("{}: song {uid} is not in songs_info.csv", path.display()))?
+            };
+            if stem == "static_annotations" {
+                songs[at].y = Some([py_float(field("mean_arousal")?)?, py_float(field("mean_valence")?)?]);
+            }
+            songs[at].extra.insert(stem.to_string(), Value::Object(row));
+        }
+    }
+    Ok(songs)
+}
+
+/// `{k: v.strip()}`; the reference fails on ragged rows (a `None` value has no `strip`).
+fn stripped(row: &py::Row) -> anyhow::Result<Map<String, Value>> {
+    row.iter()
+        .map(|(k, v)| match v {
+            Some(v) => Ok((k.clone(), Value::String(py_strip(v).to_string()))),
+            None => bail!("column {k:?} is missing"),
+        })
+        .collect()
+}
+
+/// "min.sec" → seconds, where a single seconds digit is tens ("1.5" is 1:50).
+fn parse_minsec(s: &str) -> anyhow::Result<f64> {
+    let parts: Vec<&str> = s.split('.').collect();
+    ensure!(parts.len() <= 2, "{s:?} is not min.sec");
+    let mut t = py_float(parts[0])? * 60.0;
+    if let Some(sec) = parts.get(1) {
+        t += if sec.chars().count() == 1 { py_float(&format!("{sec}0"))? } else { py_float(sec)? };
+    }
+    Ok(t)
+}
+
+/// Standardise with the train songs' mean and population std, summed as numpy does so the
+/// labels agree to the last bit.
+fn standardise(songs: &mut [Song]) -> anyhow::Result<()> {
+    let train: Vec<[f64; 2]> = songs.iter().filter(|s| s.split == "train").filter_map(|s| s.y).collect();
+    let mut stats = [(0.0, 0.0); 2];
+    for (d, stat) in stats.iter_mut().enumerate() {
+        let values: Vec<f64> = train.iter().map(|y| y[d]).collect();
+        let (mean, std) = mean_std(&values);
+        // numpy would give NaN labels here, which JSON cannot carry.
+        ensure!(std > 0.0, "the train songs' labels have no spread ({} songs)", values.len());
+        *stat = (mean, std);
+    }
+    for song in songs.iter_mut() {
+        if let Some(y) = &mut song.y {
+            for (v, (mean, std)) in y.iter_mut().zip(stats) {
+                *v = (*v - mean) / std;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `np.mean` and `np.std` (ddof 0) of a float64 vector.
+fn mean_std(values: &[f64]) -> (f64, f64) {
+    let n = values.len() as f64;
+    let mean = pairwise_sum(values) / n;
+    let squares: Vec<f64> = values.iter().map(|v| (v - mean) * (v - mean)).collect();
+    (mean, (pairwise_sum(&squares) / n).sqrt())
+}
+
+/// numpy's `add.reduce` over a contiguous float64 array: identity 0 plus blocked pairwise
+/// summation with eight accumulators.
+fn pairwise_sum(values: &[f64]) -> f64 {
+    fn blocks(a: &[f64]) -> f64 {
+        let n = a.len();
+        if n < 8 {
+            a.iter().fold(0.0, |acc, v| acc + v)
+        } else if n <= 128 {
+            let mut r = [0.0; 8];
+            r.copy_from_slice(&a[..8]);
+            let whole = n - n % 8;
+            for chunk in a[8..whole].chunks_exact(8) {
+                for (acc, v) in r.iter_mut().zip(chunk) {
+                    *acc += v;
+                }
+            }
+            let mut res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+            for v in &a[whole..] {
+                res += v;
+            }
+            res
+        } else {
+            let half = n / 2;
+            let half = half - half % 8;
+            blocks(&a[..half]) + blocks(&a[half..])
+        }
+    }
+    0.0 + blocks(values)
+}
+
+/// The artist name the split hash sees: lower-case ASCII letters, words separated by one space.
+fn artist_key(artist: &str) -> String {
+    let kept: String =
+        artist.to_lowercase().chars().filter(|c| c.is_ascii() && (c.is_ascii_alphabetic() || py_space(*c))).collect();
+    kept.split(py_space).filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")
+}
+
+/// Python semantics the reference's text handling relies on.
+pub(crate) mod py {
+    use anyhow::{bail, Context};
+    use sha1::{Digest, Sha1};
+    use std::collections::BTreeMap;
+
+    /// A `csv.DictReader` row: `None` where the line had fewer fields than the header.
+    pub type Row = BTreeMap<String, Option<String>>;
+
+    /// `str.isspace` for one character: Unicode White_Space plus the ASCII separators 0x1c–0x1f.
+    pub fn py_space(c: char) -> bool {
+        c.is_whitespace() || ('\x1c'..='\x1f').contains(&c)
+    }
+
+    pub fn py_strip(s: &str) -> &str {
+        s.trim_matches(py_space)
+    }
+
+    /// `str.split()` without arguments.
+    pub fn py_split(s: &str) -> Vec<&str> {
+        s.split(py_space).filter(|w| !w.is_empty()).collect()
+    }
+
+    pub fn py_int(s: &str) -> anyhow::Result<i64> {
+        py_strip(s).parse().with_context(|| format!("{s:?} is not an integer"))
+    }
+
+    pub fn py_float(s: &str) -> anyhow::Result<f64> {
+        py_strip(s).parse().with_context(|| format!("{s:?} is not a number"))
+    }
+
+    /// `str(n).zfill(width)`.
+    pub fn zfill(n: i64, width: usize) -> String {
+        if n < 0 {
+            format!("-{:0>w$}", n.unsigned_abs(), w = width.saturating_sub(1))
+        } else {
+            format!("{n:0>width$}")
+        }
+    }
+
+    /// `int(sha1(bytes).hexdigest(), 16) % m`, exactly (the digest is a 160-bit big-endian number).
+    pub fn sha1_mod(bytes: &[u8], m: u64) -> u64 {
+        Sha1::digest(bytes).iter().fold(0u64, |rem, &b| ((rem << 8) | b as u64) % m)
+    }
+
+    /// A file as Python's text mode reads it: UTF-8 with universal newlines.
+    pub fn read_text(bytes: Vec<u8>) -> anyhow::Result<String> {
+        let text = String::from_utf8(bytes)?;
+        Ok(if text.contains('\r') { text.replace("\r\n", "\n").replace('\r', "\n") } else { text })
+    }
+
+    /// `list(csv.DictReader(text, delimiter=…))` with the default (excel) dialect.
+    pub fn dict_rows(text: &str, delimiter: char) -> anyhow::Result<Vec<Row>> {
+        let mut records = csv_records(text, delimiter).into_iter();
+        let Some(header) = records.next() else { return Ok(Vec::new()) };
+        let mut rows = Vec::new();
+        for record in records.filter(|r| !r.is_empty()) {
+            if record.len() > header.len() {
+                // DictReader would store the surplus under a `None` key, which the reference then
+                // cannot serialise with sorted keys.
+                bail!("a row has {} fields but the header only {}", record.len(), header.len());
+            }
+            let mut row = Row::new();
+            for (i, key) in header.iter().enumerate() {
+                row.insert(key.clone(), record.get(i).cloned());
+            }
+            rows.push(row);
+        }
+        Ok(rows)
+    }
+
+    /// CPython's `_csv` reader (quote `"`, doubled quotes, no escape character, not strict), fed
+    /// line by line with an end-of-line mark after each line, as CPython does. An empty line is an
+    /// empty record.
+    fn csv_records(text: &str, delimiter: char) -> Vec<Vec<String>> {
+        let mut parser =
+            CsvParser { delimiter, state: CsvState::StartRecord, fields: Vec::new(), field: String::new() };
+        let mut records = Vec::new();
+        for line in text.split_inclusive('\n') {
+            line.chars().for_each(|c| parser.feed(Some(c)));
+            parser.feed(None);
+            // Only an open quote carries a record over to the next line.
+            if parser.state == CsvState::StartRecord {
+                records.push(std::mem::take(&mut parser.fields));
+            }
+        }
+        if parser.state == CsvState::InQuoted {
+            parser.save_field();
+            records.push(parser.fields);
+        }
+        records
+    }
+
+    #[derive(PartialEq, Clone, Copy)]
+    enum CsvState {
+        StartRecord,
+        StartField,
+        InField,
+        InQuoted,
+        QuoteInQuoted,
+        EatNewline,
+    }
+
+    struct CsvParser {
+        delimiter: char,
+        state: CsvState,
+        fields: Vec<String>,
+        field: String,
+    }
+
+    impl CsvParser {
+        fn save_field(&mut self) {
+            self.fields.push(std::mem::take(&mut self.field));
+        }
+
+        /// `None` is CPython's end-of-line mark.
+        fn feed(&mut self, c: Option<char>) {
+            use CsvState::*;
+            let newline = c.is_none_or(|c| c == '\n');
+            let after_newline = if c.is_none() { StartRecord } else { EatNewline };
+            let delimiter = c == Some(self.delimiter);
+            self.state = match self.state {
+                StartRecord if c.is_none() => StartRecord,
+                StartRecord if newline => EatNewline,
+                StartRecord => {
+                    self.state = StartField;
+                    return self.feed(c);
+                }
+                StartField | InField | QuoteInQuoted if newline => {
+                    self.save_field();
+                    after_newline
+                }
+                QuoteInQuoted if c == Some('"') => {
+                    self.field.push('"');
+                    InQuoted
+                }
+                StartField if c == Some('"') => InQuoted,
+                StartField | InField | QuoteInQuoted if delimiter => {
+                    self.save_field();
+                    StartField
+                }
+                StartField | InField | QuoteInQuoted => {
+                    self.field.extend(c);
+                    InField
+                }
+                InQuoted if c == Some('"') => QuoteInQuoted,
+                InQuoted => {
+                    self.field.extend(c);
+                    InQuoted
+                }
+                // Within one line only newlines can follow a newline.
+                EatNewline => after_newline,
+            };
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn csv_follows_cpython() {
+            let rows = csv_records("a,b,c\n1,\"x, \"\"y\"\"\",  z \n\n\"multi\nline\",q\"r,\nlast,", ',');
+            assert_eq!(
+                rows,
+                vec![
+                    vec!["a", "b", "c"],
+                    vec!["1", "x, \"y\"", "  z "],
+                    vec![],
+                    vec!["multi\nline", "q\"r", ""],
+                    vec!["last", ""],
+                ]
+            );
+            assert_eq!(csv_records("a,\"open\nmore", ','), vec![vec!["a", "open\nmore"]]);
+            assert_eq!(csv_records("x,\"ab\"cd,e\n", ','), vec![vec!["x", "abcd", "e"]]);
+            let dict = dict_rows("k,v\n1\n\n2,3\n", ',').unwrap();
+            assert_eq!(dict[0]["v"], None);
+            assert_eq!(dict[1]["v"].as_deref(), Some("3"));
+            assert!(dict_rows("k\n1,2\n", ',').is_err());
+        }
+
+        #[test]
+        fn python_string_rules() {
+            assert_eq!(zfill(2, 4), "0002");
+            assert_eq!(zfill(12345, 4), "12345");
+            assert_eq!(zfill(-5, 4), "-005");
+            assert_eq!(py_strip("\x1f a b\u{a0}"), "a b");
+            assert_eq!(py_split(" d#  minor\t2\n"), ["d#", "minor", "2"]);
+            // sha1("abc") = a9993e36…d89d; its value mod 10 and mod 116 computed with Python ints.
+            assert_eq!(sha1_mod(b"abc", 10), 7);
+            assert_eq!(sha1_mod(b"abc", 116), 65);
+            assert_eq!(read_text(b"a\r\nb\rc\n".to_vec()).unwrap(), "a\nb\nc\n");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minsec_single_digit_seconds_are_tens() {
+        assert_eq!(parse_minsec("1.5").unwrap(), 110.0);
+        assert_eq!(parse_minsec("1.05").unwrap(), 65.0);
+        assert_eq!(parse_minsec("2").unwrap(), 120.0);
+        assert!(parse_minsec("1.2.3").is_err());
+    }
+
+    #[test]
+    fn artist_key_keeps_ascii_letters_and_single_spaces() {
+        assert_eq!(artist_key("  The  Beatles, 2nd\tTake! Émile "), "the beatles nd take mile");
+    }
+
+    #[test]
+    fn sums_like_numpy() {
+        // From numpy 1.23.5; a left-to-right sum gives …405 here, numpy's pairwise sum …403.
+        let values: Vec<f64> = (0..504).map(|i| 1.0 / (i + 1) as f64 + 0.1 * i as f64).collect();
+        assert_eq!(pairwise_sum(&values), 12682.400783668403);
+        assert_eq!(mean_std(&values), (25.16349361838969, 14.532749797800227));
+    }
+}

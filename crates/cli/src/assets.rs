@@ -23,6 +23,8 @@ Where they go: <cache>/<relative path>, e.g. ~/.jukemir/datasets/gtzan/genres.ta
 --cache-dir, else $JUKEMIR_CACHE_DIR, else ~/.jukemir — the same layout as the reference (datasets/, \
 processed/, representations/, probes/), so an existing reference cache can be reused.
 
+Mirrors: set $JUKEMIR_REGISTRY to a registry file (the format of crates/datasets/src/assets/registry.json) to fetch from other URLs; checksums are still enforced.
+
 What happens to each file:
   present, right checksum     ok (nothing downloaded)
   present, wrong checksum     failed, unless --delete-wrong: then deleted and downloaded again
@@ -61,7 +63,7 @@ pub fn run(args: AssetsArgs) -> anyhow::Result<()> {
         Some(dir) => std::path::absolute(&dir).with_context(|| format!("cannot use {} as cache", dir.display()))?,
         None => cache_root(),
     };
-    let registry = Registry::embedded();
+    let registry = Registry::active()?;
     let assets = registry.select(args.prefix.as_deref());
     if assets.is_empty() {
         let groups: Vec<String> =

@@ -76,7 +76,7 @@ fn process(args: ProcessArgs) -> anyhow::Result<()> {
     let root = args.cache_dir.unwrap_or_else(cache_root);
     let dataset = processor(&args.dataset).context("unknown dataset")?;
     let downloader = Downloader::new(DownloadOptions::default());
-    let assets = CachedAssets::new(Registry::embedded(), &root, &downloader, args.no_verify);
+    let assets = CachedAssets::new(Registry::active()?, &root, &downloader, args.no_verify);
     let workdir = tempfile::Builder::new()
         .prefix(&format!(".jukemir-{}-", args.dataset))
         .tempdir_in(std::env::temp_dir())

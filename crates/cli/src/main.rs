@@ -8,7 +8,6 @@ mod extract;
 mod progress;
 
 use clap::{Parser, Subcommand};
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -63,14 +62,4 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// Default location of outputs the tool writes for the user, honouring `JUKEMIR_CACHE_DIR` like the
-/// reference (`~/.jukemir` otherwise).
-pub fn cache_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("JUKEMIR_CACHE_DIR") {
-        return PathBuf::from(dir);
-    }
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
-    home.join(".jukemir")
 }

@@ -25,5 +25,5 @@ pub use download::{part_path, DownloadOptions, Downloader};
 pub use error::AssetError;
 pub use fetch::{fetch, presence, Fetched, Outcome, Presence};
 pub use progress::FetchProgress;
-pub use registry::{Algorithm, Asset, Checksum, Registry, RegistryError};
+pub use registry::{Algorithm, Asset, Checksum, Registry, RegistryError, REGISTRY_ENV};
 pub use verify::{check_file, file_digest};

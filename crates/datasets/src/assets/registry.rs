@@ -171,6 +171,9 @@ struct RawAsset {
     checksum: Option<String>,
 }
 
+/// The variable naming a registry file that replaces the embedded one.
+pub const REGISTRY_ENV: &str = "JUKEMIR_REGISTRY";
+
 /// All assets, sorted by tag.
 #[derive(Debug, Clone)]
 pub struct Registry {
@@ -184,6 +187,23 @@ impl Registry {
         EMBEDDED.get_or_init(|| {
             Registry::from_json(EMBEDDED_JSON).expect("the embedded registry.json is validated by the unit tests")
         })
+    }
+
+    /// The registry in force: the file named by `$JUKEMIR_REGISTRY` (same format as the embedded
+    /// `registry.json`; for mirrors, and for tests against a local server), else the embedded one.
+    pub fn active() -> Result<&'static Registry, RegistryError> {
+        static OVERRIDE: OnceLock<Registry> = OnceLock::new();
+        let Some(path) = std::env::var_os(REGISTRY_ENV) else { return Ok(Registry::embedded()) };
+        if let Some(registry) = OVERRIDE.get() {
+            return Ok(registry);
+        }
+        let path = std::path::PathBuf::from(path);
+        let json = std::fs::read_to_string(&path).map_err(|e| RegistryError::Invalid {
+            tag: format!("${REGISTRY_ENV}"),
+            what: format!("cannot read {}: {e}", path.display()),
+        })?;
+        let registry = Registry::from_json(&json)?;
+        Ok(OVERRIDE.get_or_init(|| registry))
     }
 
     /// Parses and validates a registry in the `registry.json` format.

@@ -4,7 +4,7 @@
 //!
 //! The annotation repositories are read straight from their GitHub archive zips.
 
-use super::emomusic::py::{dict_rows, py_int, py_split, py_strip, read_text, sha1_mod, zfill, Row};
+use super::pycompat::{dict_rows, py_int, py_split, py_strip, read_text, sha1_mod, zfill, Row};
 use super::{AudioRef, ClipSpan, DatasetProcessor, Example, ProcessContext};
 use crate::archive::{open_zip, read_zip_member, MultiPartReader};
 use anyhow::{bail, ensure, Context};

@@ -2,6 +2,7 @@
 //! clip's tags among the 50 most frequent, splits follow the MP3 folder (0–b train, c valid,
 //! d–f test).
 
+use super::pycompat::{dict_rows, py_float, py_int, read_text, Row};
 use super::{AudioRef, DatasetProcessor, Example, ProcessContext};
 use crate::archive::{open_zip, safe_member_path, unpack_zip, ArchiveError};
 use anyhow::{bail, Context};
@@ -85,11 +86,11 @@ fn read_clip_info(path: &Path) -> anyhow::Result<ClipInfo> {
         }
         let start = field("segmentStart")?;
         let clip = Clip {
-            segment_start: python_int(start).with_context(context)?,
-            segment_start_f64: python_float(start).with_context(context)?,
-            segment_end: python_float(field("segmentEnd")?).with_context(context)?,
+            segment_start: py_int(start).with_context(context)?,
+            segment_start_f64: py_float(start).with_context(context)?,
+            segment_end: py_float(field("segmentEnd")?).with_context(context)?,
             mp3_path: field("mp3_path")?.to_string(),
-            row: row_object(&row).with_context(context)?,
+            row: row_object(&row),
             uid: uid.clone(),
             audio_uid: audio_uid.clone(),
         };
@@ -127,9 +128,8 @@ fn read_annotations(path: &Path, clips: &ClipInfo) -> anyhow::Result<Tags> {
             bail!("{}: clip {uid}'s mp3_path differs from the clip metadata's", context());
         }
         let clip_tags: Vec<String> = row
-            .fields
             .iter()
-            .filter(|(k, v)| k != "clip_id" && k != "mp3_path" && v.as_deref() == Some("1"))
+            .filter(|(k, v)| *k != "clip_id" && *k != "mp3_path" && v.as_deref() == Some("1"))
             .map(|(k, _)| k.clone())
             .collect();
         for tag in &clip_tags {
@@ -203,137 +203,33 @@ fn attach_audio(ctx: &ProcessContext, clips: &ClipInfo, examples: &mut [Example]
 
 /// `str(int(clip_id)).zfill(5)`.
 fn clip_uid(clip_id: &str) -> anyhow::Result<String> {
-    let id = python_int(clip_id)?;
+    let id = py_int(clip_id)?;
     Ok(if id < 0 { format!("-{:04}", id.unsigned_abs()) } else { format!("{id:05}") })
 }
 
-fn python_int(s: &str) -> anyhow::Result<i64> {
-    s.trim().parse().with_context(|| format!("{s:?} is not an integer"))
-}
-
-fn python_float(s: &str) -> anyhow::Result<f64> {
-    s.trim().parse().with_context(|| format!("{s:?} is not a number"))
-}
-
-fn field<'a>(row: &'a DictRow, key: &str) -> anyhow::Result<&'a str> {
-    match row.fields.iter().find(|(k, _)| k == key) {
-        Some((_, Some(v))) => Ok(v),
-        Some((_, None)) => bail!("the row is too short to have a {key:?} field"),
+fn field<'a>(row: &'a Row, key: &str) -> anyhow::Result<&'a str> {
+    match row.get(key) {
+        Some(Some(v)) => Ok(v),
+        Some(None) => bail!("the row is too short to have a {key:?} field"),
         None => bail!("there is no {key:?} column"),
     }
 }
 
 /// `dict(row)` as JSON; a short row's missing fields are `null`, as `DictReader` leaves them.
-fn row_object(row: &DictRow) -> anyhow::Result<Map<String, Value>> {
-    if row.surplus {
-        // `DictReader` files surplus fields under the key `None`, which `json.dump(sort_keys=True)`
-        // cannot sort among strings.
-        bail!("the row has more fields than the header");
-    }
-    Ok(row.fields.iter().map(|(k, v)| (k.clone(), v.as_ref().map_or(Value::Null, |v| json!(v)))).collect())
-}
-
-/// One `csv.DictReader` row: fields in header order, a repeated header name keeping its first
-/// position and its last value.
-struct DictRow {
-    fields: Vec<(String, Option<String>)>,
-    surplus: bool,
+fn row_object(row: &Row) -> Map<String, Value> {
+    row.iter().map(|(k, v)| (k.clone(), v.as_ref().map_or(Value::Null, |v| json!(v)))).collect()
 }
 
 /// `csv.DictReader(open(path), delimiter="\t")`: the non-empty rows after the header.
-fn read_tsv_dicts(path: &Path) -> anyhow::Result<Vec<DictRow>> {
+fn read_tsv_dicts(path: &Path) -> anyhow::Result<Vec<Row>> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let text = String::from_utf8(bytes).with_context(|| format!("{} is not UTF-8", path.display()))?;
-    let mut records = parse_tsv(&text).into_iter();
-    let header = records.next().unwrap_or_default();
-    let rows = records
-        .filter(|r| !r.is_empty())
-        .map(|record| {
-            let mut fields: Vec<(String, Option<String>)> = Vec::with_capacity(header.len());
-            let mut set = |key: &str, value: Option<String>| match fields.iter_mut().find(|(k, _)| k == key) {
-                Some(slot) => slot.1 = value,
-                None => fields.push((key.to_string(), value)),
-            };
-            for (i, key) in header.iter().enumerate() {
-                if i < record.len() {
-                    set(key, Some(record[i].clone()));
-                }
-            }
-            for key in header.iter().skip(record.len()) {
-                set(key, None);
-            }
-            DictRow { fields, surplus: record.len() > header.len() }
-        })
-        .collect();
-    Ok(rows)
-}
-
-/// Python's `csv.reader` (tab-delimited, `"` quotes, doubled quotes escape, lenient about stray
-/// quotes) over text read with universal newlines. Blank lines give empty records.
-fn parse_tsv(text: &str) -> Vec<Vec<String>> {
-    #[derive(PartialEq)]
-    enum State {
-        StartRecord,
-        StartField,
-        InField,
-        InQuoted,
-        QuoteInQuoted,
-    }
-    let text = text.replace("\r\n", "\n").replace('\r', "\n");
-    let mut records = Vec::new();
-    let mut record: Vec<String> = Vec::new();
-    let mut field = String::new();
-    let mut state = State::StartRecord;
-    for c in text.chars() {
-        state = match (state, c) {
-            (State::StartRecord, '\n') => {
-                records.push(std::mem::take(&mut record));
-                State::StartRecord
-            }
-            (State::InQuoted, '"') => State::QuoteInQuoted,
-            (State::InQuoted, c) => {
-                field.push(c);
-                State::InQuoted
-            }
-            (State::QuoteInQuoted, '"') => {
-                field.push('"');
-                State::InQuoted
-            }
-            (State::StartRecord | State::StartField, '"') => State::InQuoted,
-            (_, '\t') => {
-                record.push(std::mem::take(&mut field));
-                State::StartField
-            }
-            (_, '\n') => {
-                record.push(std::mem::take(&mut field));
-                records.push(std::mem::take(&mut record));
-                State::StartRecord
-            }
-            (_, c) => {
-                field.push(c);
-                State::InField
-            }
-        };
-    }
-    if state != State::StartRecord {
-        record.push(field);
-        records.push(record);
-    }
-    records
+    let text = read_text(bytes).with_context(|| format!("{} is not UTF-8", path.display()))?;
+    dict_rows(&text, '\t').with_context(|| format!("reading {}", path.display()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn tsv_follows_python_csv() {
-        let text = "\"a\"\t\"b\"\r\n\"x\"\"y\"\tpl\"ain\n\n\"multi\nline\"\t\"\"\n\"q\"z\t";
-        assert_eq!(
-            parse_tsv(text),
-            vec![vec!["a", "b"], vec!["x\"y", "pl\"ain"], vec![], vec!["multi\nline", ""], vec!["qz", ""],]
-        );
-    }
 
     #[test]
     fn uids_are_zero_padded() {

@@ -5,6 +5,7 @@ mod bench;
 mod datasets;
 mod demo;
 mod extract;
+mod probe;
 mod progress;
 
 use clap::{Parser, Subcommand};
@@ -44,6 +45,9 @@ enum Command {
     /// Download the raw dataset files from their original URLs and verify their checksums.
     #[command(long_about = assets::LONG_ABOUT)]
     Assets(assets::AssetsArgs),
+    /// Train probes on extracted representations and report their validation metrics.
+    #[command(subcommand, long_about = probe::LONG_ABOUT)]
+    Probe(probe::ProbeCommand),
 }
 
 fn main() -> ExitCode {
@@ -54,6 +58,7 @@ fn main() -> ExitCode {
         Command::Bench(command) => bench::run(command),
         Command::Datasets(command) => datasets::run(command),
         Command::Assets(args) => assets::run(args),
+        Command::Probe(command) => probe::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,9 @@
+//! Probes: how every representation is judged (the reference's `jukemir.probe`).
+pub mod metrics;
+
+pub mod adam;
+pub mod config;
+pub mod data;
+pub mod model;
+pub mod scaler;
+pub mod train;

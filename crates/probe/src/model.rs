@@ -1,0 +1,134 @@
+//! The reference's `SimpleMLP` in candle: dropout on the input, then per hidden layer
+//! Linear → ReLU → dropout, then a linear output.
+//!
+//! As in the reference, the input dropout is applied whatever `dropout_input` says: its
+//! `SimpleMLP` accepts that flag but never reads it, and parity means keeping that.
+
+use anyhow::{Context, Result};
+use candle_core::{DType, Device, Tensor, Var};
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use std::collections::HashMap;
+use std::path::Path;
+
+pub struct Linear {
+    pub weight: Var,
+    pub bias: Var,
+}
+
+pub struct SimpleMlp {
+    /// Hidden layers, then the output layer last.
+    pub layers: Vec<Linear>,
+    pub dropout_p: f64,
+}
+
+impl SimpleMlp {
+    /// torch's `nn.Linear` initialisation (kaiming_uniform with a=√5 for the weights, which is
+    /// U(±1/√fan_in), and U(±1/√fan_in) for the biases), drawn from `rng` in torch's order.
+    pub fn new(
+        num_features: usize,
+        hidden: &[usize],
+        num_outputs: usize,
+        dropout_p: f64,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<Self> {
+        let mut layers = Vec::new();
+        let mut d = num_features;
+        for &out in hidden.iter().chain(std::iter::once(&num_outputs)) {
+            let bound = 1.0 / (d as f32).sqrt();
+            let mut uniform = |n: usize, shape: &[usize]| -> Result<Var> {
+                let v: Vec<f32> = (0..n).map(|_| rng.random_range(-bound..bound)).collect();
+                Ok(Var::from_tensor(&Tensor::from_vec(v, shape, &Device::Cpu)?)?)
+            };
+            let weight = uniform(out * d, &[out, d])?;
+            let bias = uniform(out, &[out])?;
+            layers.push(Linear { weight, bias });
+            d = out;
+        }
+        Ok(Self { layers, dropout_p })
+    }
+
+    /// Logits for a `(batch, features)` input. With `rng`, dropout is on (training mode) and its
+    /// masks come from `rng`, because candle's CPU RNG cannot be seeded.
+    pub fn forward(&self, x: &Tensor, mut rng: Option<&mut ChaCha8Rng>) -> Result<Tensor> {
+        let mut x = self.dropout(x, rng.as_deref_mut())?;
+        let last = self.layers.len() - 1;
+        for (i, layer) in self.layers.iter().enumerate() {
+            x = x.matmul(&layer.weight.as_tensor().t()?)?.broadcast_add(layer.bias.as_tensor())?;
+            if i < last {
+                x = self.dropout(&x.relu()?, rng.as_deref_mut())?;
+            }
+        }
+        Ok(x)
+    }
+
+    fn dropout(&self, x: &Tensor, rng: Option<&mut ChaCha8Rng>) -> Result<Tensor> {
+        let Some(rng) = rng else { return Ok(x.clone()) };
+        if self.dropout_p == 0.0 {
+            return Ok(x.clone());
+        }
+        let keep = 1.0 - self.dropout_p;
+        let scale = (1.0 / keep) as f32;
+        let mask: Vec<f32> = (0..x.elem_count()).map(|_| if rng.random_bool(keep) { scale } else { 0.0 }).collect();
+        Ok((x * Tensor::from_vec(mask, x.shape(), x.device())?)?)
+    }
+
+    pub fn vars(&self) -> Vec<&Var> {
+        self.layers.iter().flat_map(|l| [&l.weight, &l.bias]).collect()
+    }
+
+    /// Parameters under the reference's state-dict names (`hidden_0.weight`, …, `output.bias`).
+    pub fn named_tensors(&self) -> Vec<(String, Tensor)> {
+        let last = self.layers.len() - 1;
+        let mut out = Vec::new();
+        for (i, l) in self.layers.iter().enumerate() {
+            let name = if i == last { "output".to_string() } else { format!("hidden_{i}") };
+            out.push((format!("{name}.weight"), l.weight.as_tensor().clone()));
+            out.push((format!("{name}.bias"), l.bias.as_tensor().clone()));
+        }
+        out
+    }
+
+    /// A deep copy of the parameters (the early-stopping checkpoint).
+    pub fn snapshot(&self) -> Result<Vec<Tensor>> {
+        self.vars().into_iter().map(|v| Ok(v.as_tensor().copy()?)).collect()
+    }
+
+    pub fn restore(&self, state: &[Tensor]) -> Result<()> {
+        for (v, t) in self.vars().into_iter().zip(state) {
+            v.set(t)?;
+        }
+        Ok(())
+    }
+
+    /// Flat copy of all parameters, for comparisons.
+    pub fn flat_params(&self) -> Result<Vec<f32>> {
+        let mut out = Vec::new();
+        for v in self.vars() {
+            out.extend(v.as_tensor().flatten_all()?.to_vec1::<f32>()?);
+        }
+        Ok(out)
+    }
+
+    pub fn save_safetensors(&self, path: &Path) -> Result<()> {
+        let map: HashMap<String, Tensor> = self.named_tensors().into_iter().collect();
+        candle_core::safetensors::save(&map, path).with_context(|| format!("cannot write {}", path.display()))
+    }
+
+    /// Load weights written by [`Self::save_safetensors`]; the layer sizes come from the file.
+    pub fn load_safetensors(path: &Path, num_hidden: usize, dropout_p: f64) -> Result<Self> {
+        let mut map = candle_core::safetensors::load(path, &Device::Cpu)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let names = (0..num_hidden).map(|i| format!("hidden_{i}")).chain(std::iter::once("output".to_string()));
+        let mut layers = Vec::new();
+        for name in names {
+            let mut take = |suffix: &str| -> Result<Var> {
+                let key = format!("{name}.{suffix}");
+                let t = map.remove(&key).with_context(|| format!("{} has no tensor `{key}`", path.display()))?;
+                Ok(Var::from_tensor(&t.to_dtype(DType::F32)?)?)
+            };
+            layers.push(Linear { weight: take("weight")?, bias: take("bias")? });
+        }
+        Ok(Self { layers, dropout_p })
+    }
+}

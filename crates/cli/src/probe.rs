@@ -5,7 +5,7 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use jukemir_datasets::assets::cache_root;
-use jukemir_probe::config::ProbeConfig;
+use jukemir_probe::config::{paper_grid, ProbeConfig};
 use std::path::PathBuf;
 
 pub const LONG_ABOUT: &str = "Train linear / MLP probes on extracted representations with the paper's \
@@ -20,6 +20,46 @@ pub enum ProbeCommand {
     /// Train one probe and save it under probes/<dataset>/<representation>/<uid>/.
     #[command(long_about = TRAIN_LONG_ABOUT)]
     Train(TrainArgs),
+    /// Train the paper's 216-config grid, skipping configs already saved.
+    #[command(long_about = GRID_LONG_ABOUT)]
+    Grid(GridArgs),
+    /// Score the best-on-valid probe of a grid on the test split.
+    #[command(long_about = EVALUATE_LONG_ABOUT)]
+    Evaluate(EvaluateArgs),
+}
+
+const GRID_LONG_ABOUT: &str = "Train the paper's grid of 216 probe configs (standardisation × hidden layers × \
+batch size × learning rate × dropout × L2 weight decay) for one dataset and representation, as the reference's \
+reproduce/5_grid_train_serial.py, on several threads. Each probe is saved as `probe train` saves it; configs \
+whose probes/<dataset>/<representation>/<uid>/metrics.json exists are skipped, so an interrupted grid resumes. \
+Prints the best validation primary metric.";
+
+const EVALUATE_LONG_ABOUT: &str = "Pick the saved probe of <dataset> / <representation> with the best \
+validation primary metric (ties: the first uid in sorted order), reload its weights and scaler, and print its \
+metrics on the test split, as the reference's `jukemir.probe.aggregate --evaluate test`.";
+
+#[derive(Args)]
+pub struct GridArgs {
+    dataset: String,
+    representation: String,
+    /// Cache folder [default: $JUKEMIR_CACHE_DIR, else ~/.jukemir].
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+    /// Probes trained at once [default: the number of CPUs].
+    #[arg(short = 'j', long, value_name = "N")]
+    jobs: Option<usize>,
+    /// Only the first N configs of the grid (for quick runs).
+    #[arg(long, value_name = "N")]
+    limit: Option<usize>,
+}
+
+#[derive(Args)]
+pub struct EvaluateArgs {
+    dataset: String,
+    representation: String,
+    /// Cache folder [default: $JUKEMIR_CACHE_DIR, else ~/.jukemir].
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
 }
 
 const TRAIN_LONG_ABOUT: &str = "Train one probe from a config file. Reads processed/<dataset>/meta.json and \
@@ -39,7 +79,62 @@ pub struct TrainArgs {
 pub fn run(command: ProbeCommand) -> anyhow::Result<()> {
     match command {
         ProbeCommand::Train(args) => train(args),
+        ProbeCommand::Grid(args) => grid(args),
+        ProbeCommand::Evaluate(args) => evaluate(args),
     }
+}
+
+fn resolve_cache(dir: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    match dir {
+        Some(dir) => std::path::absolute(&dir).with_context(|| format!("cannot use {} as cache", dir.display())),
+        None => Ok(cache_root()),
+    }
+}
+
+fn grid(args: GridArgs) -> anyhow::Result<()> {
+    let root = resolve_cache(args.cache_dir)?;
+    let mut configs = paper_grid(&args.dataset, &args.representation);
+    configs.truncate(args.limit.unwrap_or(usize::MAX));
+    let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let bar = ProgressBar::new(configs.len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("[{elapsed_precise}] {bar:40} {pos}/{len} configs (ETA {eta}) {msg}")
+            .expect("the template is valid"),
+    );
+    let outcomes = jukemir_probe::grid::run_configs(&configs, &root, jobs, &|o| {
+        bar.set_message(format!(
+            "{} valid {:.4}{}",
+            &o.uid[..8.min(o.uid.len())],
+            o.valid_primary,
+            if o.trained { "" } else { " (saved)" }
+        ));
+        bar.inc(1);
+    })?;
+    bar.finish_and_clear();
+    let trained = outcomes.iter().filter(|o| o.trained).count();
+    println!("{} configs ({trained} trained, {} already saved)", outcomes.len(), outcomes.len() - trained);
+    if let Some(best) =
+        outcomes.iter().min_by(|a, b| b.valid_primary.total_cmp(&a.valid_primary).then_with(|| a.uid.cmp(&b.uid)))
+    {
+        // Ties: the first uid, as `probe evaluate` picks.
+        println!("best valid primary {:.4}: {}", best.valid_primary, best.dir.display());
+    }
+    Ok(())
+}
+
+fn evaluate(args: EvaluateArgs) -> anyhow::Result<()> {
+    let root = resolve_cache(args.cache_dir)?;
+    let best = jukemir_probe::evaluate::best_on_valid(&args.dataset, &args.representation, &root)?;
+    if best.num_runs != 216 {
+        eprintln!("note: {} saved runs (the paper's grid has 216)", best.num_runs);
+    }
+    println!("best on valid: {} ({} runs)", best.uid, best.num_runs);
+    println!("{:<32} {:>10} {:>10}", "metric", "valid", "test");
+    for (name, test) in &best.test {
+        let valid = best.valid.get(name).map_or("-".to_string(), |v| format!("{v:.4}"));
+        println!("{name:<32} {valid:>10} {test:>10.4}");
+    }
+    Ok(())
 }
 
 fn train(args: TrainArgs) -> anyhow::Result<()> {

@@ -4,6 +4,8 @@ pub mod metrics;
 pub mod adam;
 pub mod config;
 pub mod data;
+pub mod evaluate;
+pub mod grid;
 pub mod model;
 pub mod scaler;
 pub mod train;

@@ -1,0 +1,131 @@
+//! The paper's hyper-parameter grid (the reference's `reproduce/5_grid_train_serial.py`): every
+//! config is trained and saved as `train::execute` does, skipping those whose `metrics.json`
+//! already exists, so an interrupted grid resumes where it stopped.
+
+use crate::config::{paper_grid, ProbeConfig};
+use crate::data::{self, DataRoots, ProbeData};
+use crate::train::{self, probe_dir, Metrics};
+use anyhow::{bail, ensure, Context, Result};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+/// One config of a grid run.
+#[derive(Debug, Clone)]
+pub struct GridOutcome {
+    pub uid: String,
+    pub dir: PathBuf,
+    /// The validation `primary` from `metrics.json`.
+    pub valid_primary: f64,
+    /// `false` when an earlier run had already saved this probe.
+    pub trained: bool,
+}
+
+/// Read the validation metrics a saved probe wrote.
+pub fn read_metrics(dir: &Path) -> Result<Metrics> {
+    let path = dir.join("metrics.json");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not a metrics object", path.display()))
+}
+
+fn primary(m: &Metrics, dir: &Path) -> Result<f64> {
+    m.get("primary").copied().with_context(|| format!("{}/metrics.json has no `primary`", dir.display()))
+}
+
+/// Train the paper's 216 configs for `dataset` / `representation` on `workers` threads.
+pub fn run_grid(
+    dataset: &str,
+    representation: &str,
+    cache_root: &Path,
+    workers: usize,
+    progress: &(dyn Fn(&GridOutcome) + Sync),
+) -> Result<Vec<GridOutcome>> {
+    run_configs(&paper_grid(dataset, representation), cache_root, workers, progress)
+}
+
+/// Train `configs` (all of one dataset and representation) on `workers` threads, into
+/// `<cache_root>/probes`. Configs whose `metrics.json` exists are not trained again. The data are
+/// loaded once per distinct seed and shared; unseeded configs each load (and shuffle) their own.
+/// `progress` is called once per config as it finishes. Outcomes are in the order of `configs`.
+/// On the first failure the remaining configs are abandoned and the error names the config.
+pub fn run_configs(
+    configs: &[ProbeConfig],
+    cache_root: &Path,
+    workers: usize,
+    progress: &(dyn Fn(&GridOutcome) + Sync),
+) -> Result<Vec<GridOutcome>> {
+    let Some(first) = configs.first() else { return Ok(vec![]) };
+    let (dataset, representation) = (first.dataset.clone(), first.representation.clone());
+    ensure!(
+        configs.iter().all(|c| c.dataset == dataset && c.representation == representation),
+        "a grid must be of one dataset and representation"
+    );
+    let probes_root = cache_root.join("probes");
+    let roots = DataRoots::from_cache(cache_root);
+
+    let mut outcomes: Vec<Option<GridOutcome>> = vec![None; configs.len()];
+    let mut pending = Vec::new();
+    for (i, cfg) in configs.iter().enumerate() {
+        let uid = cfg.uid();
+        let dir = probe_dir(&probes_root, &dataset, &representation, &uid);
+        if dir.join("metrics.json").is_file() {
+            let valid_primary = primary(&read_metrics(&dir)?, &dir)?;
+            let outcome = GridOutcome { uid, dir, valid_primary, trained: false };
+            progress(&outcome);
+            outcomes[i] = Some(outcome);
+        } else {
+            pending.push(i);
+        }
+    }
+
+    let mut shared: HashMap<i64, ProbeData> = HashMap::new();
+    for &i in &pending {
+        if let Some(seed) = configs[i].seed {
+            if let std::collections::hash_map::Entry::Vacant(e) = shared.entry(seed) {
+                e.insert(data::load(&roots, &dataset, &representation, Some(seed))?);
+            }
+        }
+    }
+
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let results: Mutex<Vec<(usize, Result<GridOutcome>)>> = Mutex::new(Vec::new());
+    let train_one = |cfg: &ProbeConfig| -> Result<GridOutcome> {
+        let owned;
+        let data = match cfg.seed {
+            Some(seed) => &shared[&seed],
+            None => {
+                owned = data::load(&roots, &dataset, &representation, None)?;
+                &owned
+            }
+        };
+        let trained = train::train(cfg, data, &mut |_| {})?;
+        let dir = train::save(&trained, &probes_root)?;
+        let valid_primary = primary(&trained.valid_metrics, &dir)?;
+        Ok(GridOutcome { uid: cfg.uid(), dir, valid_primary, trained: true })
+    };
+    std::thread::scope(|s| {
+        for _ in 0..workers.max(1).min(pending.len()) {
+            s.spawn(|| loop {
+                if failed.load(Ordering::Relaxed) {
+                    break;
+                }
+                let Some(&i) = pending.get(next.fetch_add(1, Ordering::Relaxed)) else { break };
+                let result = train_one(&configs[i]).with_context(|| format!("config {}", configs[i].uid()));
+                match &result {
+                    Ok(outcome) => progress(outcome),
+                    Err(_) => failed.store(true, Ordering::Relaxed),
+                }
+                results.lock().expect("no worker panics holding the lock").push((i, result));
+            });
+        }
+    });
+    for (i, result) in results.into_inner().expect("no worker panicked holding the lock") {
+        outcomes[i] = Some(result?);
+    }
+    if outcomes.iter().any(Option::is_none) {
+        bail!("the grid stopped before every config was trained");
+    }
+    Ok(outcomes.into_iter().flatten().collect())
+}

@@ -10,6 +10,8 @@ use jukemir_datasets::process::{AssetSource, DecodedDuration, ProcessContext};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+mod common;
+use common::assert_same;
 
 const SONGS_INFO: [&str; 8] = [
     "song_id",
@@ -110,40 +112,6 @@ fn run(assets: &Assets, metadata_only: bool) -> anyhow::Result<(tempfile::TempDi
         Value::Object(map) => Ok((out, map)),
         other => panic!("not an object: {other}"),
     }
-}
-
-/// Every difference; numbers must agree in kind (integer or float) and floats to 1e-9.
-fn differences(at: &str, got: &Value, want: &Value, out: &mut Vec<String>) {
-    match (got, want) {
-        (Value::Object(g), Value::Object(w)) => {
-            for key in g.keys().filter(|k| !w.contains_key(*k)) {
-                out.push(format!("{at}/{key}: unexpected"));
-            }
-            for (key, w) in w {
-                match g.get(key) {
-                    Some(g) => differences(&format!("{at}/{key}"), g, w, out),
-                    None => out.push(format!("{at}/{key}: missing")),
-                }
-            }
-        }
-        (Value::Array(g), Value::Array(w)) if g.len() == w.len() => {
-            for (i, (g, w)) in g.iter().zip(w).enumerate() {
-                differences(&format!("{at}[{i}]"), g, w, out);
-            }
-        }
-        (Value::Number(g), Value::Number(w)) if g.is_f64() && w.is_f64() => {
-            let far = (g.as_f64().unwrap() - w.as_f64().unwrap()).abs() > 1e-9;
-            out.extend(far.then(|| format!("{at}: {g} != {w}")));
-        }
-        _ if got != want => out.push(format!("{at}: {got} != {want}")),
-        _ => {}
-    }
-}
-
-fn assert_same(got: &Value, want: &Value) {
-    let mut diffs = Vec::new();
-    differences("", got, want, &mut diffs);
-    assert!(diffs.is_empty(), "{} differences, first: {:#?}", diffs.len(), &diffs[..diffs.len().min(10)]);
 }
 
 #[test]

@@ -10,6 +10,8 @@ use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+mod common;
+use common::assert_same;
 
 const MTG_TOP: &str = "giantsteps-mtg-key-dataset-fd7b8c584f7bd6d720d170c325a6d42c9bf75a6b";
 const KEY_TOP: &str = "giantsteps-key-dataset-c8cb8aad2cb53f165be51ea099d0dc75c64a844f";
@@ -69,41 +71,6 @@ impl AudioDuration for ReferenceDurations {
 
 fn dummy_mp3(tag: &str) -> Option<PathBuf> {
     tag.starts_with("GIANTSTEPS_").then(|| PathBuf::from(format!("/nonexistent/{tag}.mp3")))
-}
-
-/// Every difference between two JSON values; numbers must agree in kind (integer or float) and
-/// floats to 1e-9.
-fn differences(at: &str, got: &Value, want: &Value, out: &mut Vec<String>) {
-    match (got, want) {
-        (Value::Object(g), Value::Object(w)) => {
-            for key in g.keys().filter(|k| !w.contains_key(*k)) {
-                out.push(format!("{at}/{key}: unexpected"));
-            }
-            for (key, w) in w {
-                match g.get(key) {
-                    Some(g) => differences(&format!("{at}/{key}"), g, w, out),
-                    None => out.push(format!("{at}/{key}: missing")),
-                }
-            }
-        }
-        (Value::Array(g), Value::Array(w)) if g.len() == w.len() => {
-            for (i, (g, w)) in g.iter().zip(w).enumerate() {
-                differences(&format!("{at}[{i}]"), g, w, out);
-            }
-        }
-        (Value::Number(g), Value::Number(w)) if g.is_f64() && w.is_f64() => {
-            let far = (g.as_f64().unwrap() - w.as_f64().unwrap()).abs() > 1e-9;
-            out.extend(far.then(|| format!("{at}: {g} != {w}")));
-        }
-        _ if got != want => out.push(format!("{at}: {got} != {want}")),
-        _ => {}
-    }
-}
-
-fn assert_same(got: &Value, want: &Value) {
-    let mut diffs = Vec::new();
-    differences("", got, want, &mut diffs);
-    assert!(diffs.is_empty(), "{} differences, first: {:#?}", diffs.len(), &diffs[..diffs.len().min(10)]);
 }
 
 fn without_clip_duration(meta: &Map<String, Value>) -> Map<String, Value> {

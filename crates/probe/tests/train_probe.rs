@@ -4,35 +4,10 @@
 use jukemir_probe::config::ProbeConfig;
 use jukemir_probe::data::{self, DataRoots};
 use jukemir_probe::train;
-use ndarray::Array1;
-use ndarray_npy::WriteNpyExt;
-use rand::{Rng, SeedableRng};
 use serde_json::json;
-use std::path::Path;
-
-const DIM: usize = 16;
-
-fn write_clusters(root: &Path, per_split: [usize; 3]) {
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
-    let centers: Vec<Vec<f32>> = (0..4).map(|_| (0..DIM).map(|_| rng.random_range(-2.0..2.0)).collect()).collect();
-    let rep = root.join("representations/test/synth");
-    std::fs::create_dir_all(&rep).unwrap();
-    std::fs::create_dir_all(root.join("processed/test")).unwrap();
-    let mut meta = serde_json::Map::new();
-    for (split, count) in ["train", "valid", "test"].into_iter().zip(per_split) {
-        for i in 0..count {
-            let class = i % 4;
-            let uid = format!("{split}{i:04}");
-            // Offset and scale the features so standardisation matters.
-            let x: Vec<f32> =
-                centers[class].iter().map(|c| 100.0 + 10.0 * (c + rng.random_range(-1.0f32..1.0))).collect();
-            Array1::from(x).write_npy(std::fs::File::create(rep.join(format!("{uid}.npy"))).unwrap()).unwrap();
-            meta.insert(uid, json!({"split": split, "y": class.to_string(), "extra": 1}));
-        }
-    }
-    meta.insert("unused".into(), json!({"split": "none", "y": "0"}));
-    std::fs::write(root.join("processed/test/meta.json"), serde_json::to_string(&meta).unwrap()).unwrap();
-}
+mod common;
+use common::{write_clusters, DIM};
+use ndarray_npy::WriteNpyExt;
 
 fn cfg() -> ProbeConfig {
     let c = ProbeConfig::new("test", "synth");

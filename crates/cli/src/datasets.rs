@@ -7,8 +7,8 @@ use indicatif::ProgressBar;
 use jukemir_datasets::assets::{cache_root, DownloadOptions, Downloader, Registry, PROCESSED_DIR};
 use jukemir_datasets::process::cached_assets::CachedAssets;
 use jukemir_datasets::process::run::{process_dataset, ProcessProgress};
-use jukemir_datasets::process::{processor, DecodedDuration, ProcessContext, DATASETS};
-use std::path::PathBuf;
+use jukemir_datasets::process::{processor, AudioDuration, DecodedDuration, ProcessContext, DATASETS};
+use std::path::{Path, PathBuf};
 
 pub const LONG_ABOUT: &str = "Process a benchmark dataset exactly as the reference does: read its raw \
 assets from the cache (downloading and verifying any that are missing, as `jukemir assets` does), compute \
@@ -54,6 +54,18 @@ pub fn run(command: DatasetsCommand) -> anyhow::Result<()> {
     }
 }
 
+/// Measures track durations (GiantSteps clips need one per track, several minutes in all) and
+/// shows that it is doing so.
+struct MeasuredDurations(ProgressBar);
+
+impl AudioDuration for MeasuredDurations {
+    fn duration(&self, path: &Path) -> anyhow::Result<f64> {
+        let seconds = DecodedDuration.duration(path);
+        self.0.inc(1);
+        seconds
+    }
+}
+
 struct Bar(ProgressBar);
 
 impl ProcessProgress for Bar {
@@ -81,16 +93,23 @@ fn process(args: ProcessArgs) -> anyhow::Result<()> {
         .prefix(&format!(".jukemir-{}-", args.dataset))
         .tempdir_in(std::env::temp_dir())
         .context("cannot create a scratch folder for unpacking")?;
+    let measuring = ProgressBar::new_spinner().with_message("track durations measured");
+    measuring.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {pos} {msg} ({per_sec}, {elapsed})")
+            .expect("the template is valid"),
+    );
+    let durations = MeasuredDurations(measuring);
     let ctx = ProcessContext {
         assets: &assets,
         workdir: workdir.path(),
         metadata_only: args.metadata_only,
-        durations: &DecodedDuration,
+        durations: &durations,
     };
     let out_dir = root.join(PROCESSED_DIR).join(&args.dataset);
     let bar = Bar(files_bar(0, "convert"));
     let pool = rayon::ThreadPoolBuilder::new().num_threads(args.threads).build()?;
     let report = pool.install(|| process_dataset(dataset.as_ref(), &ctx, &out_dir, &bar))?;
+    durations.0.finish_and_clear();
     bar.0.finish();
     println!(
         "{}: {} examples, {} WAVs; metadata in {}",

@@ -6,12 +6,12 @@
 use jukemir_datasets::process::emomusic::Emomusic;
 use jukemir_datasets::process::meta_json::read_meta_json;
 use jukemir_datasets::process::run::{process_dataset, Silent};
-use jukemir_datasets::process::{AssetSource, DecodedDuration, ProcessContext};
+use jukemir_datasets::process::{DecodedDuration, ProcessContext};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 mod common;
-use common::assert_same;
+use common::{assert_same, Assets};
 
 const SONGS_INFO: [&str; 8] = [
     "song_id",
@@ -93,14 +93,6 @@ fn annotations(songs: &[&Value], path: &Path) {
     let stems = ["songs_info", "static_annotations"].into_iter().chain(CONTINUOUS);
     let members: Vec<(String, Vec<u8>)> = stems.map(|s| (format!("{s}.csv"), csv(songs, s).into_bytes())).collect();
     tar_gz(path, &members);
-}
-
-struct Assets(HashMap<&'static str, PathBuf>);
-
-impl AssetSource for Assets {
-    fn asset(&self, tag: &str) -> anyhow::Result<PathBuf> {
-        self.0.get(tag).cloned().ok_or_else(|| anyhow::anyhow!("the test has no asset {tag}"))
-    }
 }
 
 fn run(assets: &Assets, metadata_only: bool) -> anyhow::Result<(tempfile::TempDir, Map<String, Value>)> {

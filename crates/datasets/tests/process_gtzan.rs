@@ -4,27 +4,15 @@
 use jukemir_datasets::process::gtzan::Gtzan;
 use jukemir_datasets::process::meta_json::read_meta_json;
 use jukemir_datasets::process::run::{process_dataset, Silent};
-use jukemir_datasets::process::{AssetSource, DatasetProcessor, DecodedDuration, ProcessContext};
+use jukemir_datasets::process::{DatasetProcessor, DecodedDuration, ProcessContext};
 use serde_json::Value;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+mod common;
+use common::{shared, Assets};
 
 const GENRES: [&str; 10] =
     ["blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock"];
-
-struct Assets(HashMap<&'static str, PathBuf>);
-
-impl AssetSource for Assets {
-    fn asset(&self, tag: &str) -> anyhow::Result<PathBuf> {
-        self.0.get(tag).cloned().ok_or_else(|| anyhow::anyhow!("test has no asset {tag}"))
-    }
-}
-
-fn shared(rel: &str) -> PathBuf {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared").join(rel);
-    assert!(path.exists(), "{} is missing: these tests need the project's shared/ folder", path.display());
-    path
-}
 
 /// A Sun `.au` header (big-endian: offset, size, 16-bit linear PCM, 22050 Hz, mono) and samples.
 fn au_bytes(samples: &[i16]) -> Vec<u8> {

@@ -5,11 +5,13 @@
 use jukemir_datasets::process::magnatagatune::{MagnaTagATune, CORRUPT_UIDS};
 use jukemir_datasets::process::meta_json::read_meta_json;
 use jukemir_datasets::process::run::{process_dataset, Silent};
-use jukemir_datasets::process::{AssetSource, DatasetProcessor, DecodedDuration, ProcessContext};
+use jukemir_datasets::process::{DatasetProcessor, DecodedDuration, ProcessContext};
 use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+mod common;
+use common::{shared, Assets};
 
 /// clip_info_final.csv's columns, in the original order.
 const CLIP_COLUMNS: [&str; 10] = [
@@ -24,20 +26,6 @@ const CLIP_COLUMNS: [&str; 10] = [
     "original_url",
     "mp3_path",
 ];
-
-struct Assets(HashMap<String, PathBuf>);
-
-impl AssetSource for Assets {
-    fn asset(&self, tag: &str) -> anyhow::Result<PathBuf> {
-        self.0.get(tag).cloned().ok_or_else(|| anyhow::anyhow!("test has no asset {tag}"))
-    }
-}
-
-fn shared(rel: &str) -> PathBuf {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared").join(rel);
-    assert!(path.exists(), "{} is missing: these tests need the project's shared/ folder", path.display());
-    path
-}
 
 fn reference() -> Map<String, Value> {
     match read_meta_json(&shared("reference/jukemir/metadata/magnatagatune.json.gz")).unwrap() {
@@ -81,7 +69,7 @@ fn quoted(field: &str) -> String {
 
 /// Write clip_info_final.csv and annotations_final.csv for the clips `keep` accepts, in clip-id
 /// order; clips without `y_all` get no annotation row, as in the original.
-fn write_csvs(reference: &Map<String, Value>, dir: &Path, keep: impl Fn(&str) -> bool) -> Assets {
+fn write_csvs(reference: &Map<String, Value>, dir: &Path, keep: impl Fn(&str) -> bool) -> Assets<String> {
     let columns = tag_columns(reference);
     let clip_info = dir.join("clip_info_final.csv");
     let annotations = dir.join("annotations_final.csv");
@@ -112,7 +100,7 @@ fn write_csvs(reference: &Map<String, Value>, dir: &Path, keep: impl Fn(&str) ->
 }
 
 /// A zip of `members`, stored as three byte-split parts like `mp3.zip.001..003`.
-fn write_split_zip(dir: &Path, members: &[(String, Vec<u8>)], assets: &mut Assets) {
+fn write_split_zip(dir: &Path, members: &[(String, Vec<u8>)], assets: &mut Assets<String>) {
     let mut whole = Vec::new();
     {
         let mut zip = zip::ZipWriter::new(std::io::Cursor::new(&mut whole));

@@ -1,7 +1,28 @@
 //! Helpers shared by the dataset integration tests.
 #![allow(dead_code)] // each test file uses a different subset
 
+use jukemir_datasets::process::AssetSource;
 use serde_json::Value;
+use std::borrow::Borrow;
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::path::{Path, PathBuf};
+
+/// Assets by tag from a fixed map: what the tests hand the processors instead of the cache.
+pub struct Assets<K = &'static str>(pub HashMap<K, PathBuf>);
+
+impl<K: Borrow<str> + Eq + Hash + Sync> AssetSource for Assets<K> {
+    fn asset(&self, tag: &str) -> anyhow::Result<PathBuf> {
+        self.0.get(tag).cloned().ok_or_else(|| anyhow::anyhow!("the test has no asset {tag}"))
+    }
+}
+
+/// A path under the project's shared/ folder beside the checkout, which these tests need.
+pub fn shared(rel: &str) -> PathBuf {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared").join(rel);
+    assert!(path.exists(), "{} is missing: these tests need the project's shared/ folder", path.display());
+    path
+}
 
 /// Every difference between two JSON values; numbers must agree in kind (integer or float) and
 /// floats to 1e-9.

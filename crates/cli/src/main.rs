@@ -7,6 +7,7 @@ mod demo;
 mod extract;
 mod probe;
 mod progress;
+mod report;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -48,6 +49,9 @@ enum Command {
     /// Train probes on extracted representations and report their validation metrics.
     #[command(subcommand, long_about = probe::LONG_ABOUT)]
     Probe(probe::ProbeCommand),
+    /// Collect evaluated probes into the paper's results table (text, Markdown, CSV, SVG chart).
+    #[command(long_about = report::LONG_ABOUT)]
+    Report(report::ReportArgs),
 }
 
 fn main() -> ExitCode {
@@ -59,6 +63,7 @@ fn main() -> ExitCode {
         Command::Datasets(command) => datasets::run(command),
         Command::Assets(args) => assets::run(args),
         Command::Probe(command) => probe::run(command),
+        Command::Report(args) => report::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

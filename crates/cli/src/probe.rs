@@ -36,7 +36,8 @@ Prints the best validation primary metric.";
 
 const EVALUATE_LONG_ABOUT: &str = "Pick the saved probe of <dataset> / <representation> with the best \
 validation primary metric (ties: the first uid in sorted order), reload its weights and scaler, and print its \
-metrics on the test split, as the reference's `jukemir.probe.aggregate --evaluate test`.";
+metrics on the test split, as the reference's `jukemir.probe.aggregate --evaluate test`. The result is saved \
+as probes/<dataset>/<representation>/evaluation.json for `jukemir report`.";
 
 #[derive(Args)]
 pub struct GridArgs {
@@ -84,7 +85,7 @@ pub fn run(command: ProbeCommand) -> anyhow::Result<()> {
     }
 }
 
-fn resolve_cache(dir: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+pub fn resolve_cache(dir: Option<PathBuf>) -> anyhow::Result<PathBuf> {
     match dir {
         Some(dir) => std::path::absolute(&dir).with_context(|| format!("cannot use {} as cache", dir.display())),
         None => Ok(cache_root()),
@@ -128,12 +129,15 @@ fn evaluate(args: EvaluateArgs) -> anyhow::Result<()> {
     if best.num_runs != 216 {
         eprintln!("note: {} saved runs (the paper's grid has 216)", best.num_runs);
     }
+    let saved =
+        jukemir_probe::evaluate::Evaluation::from_best(&args.dataset, &args.representation, &best).save(&root)?;
     println!("best on valid: {} ({} runs)", best.uid, best.num_runs);
     println!("{:<32} {:>10} {:>10}", "metric", "valid", "test");
     for (name, test) in &best.test {
         let valid = best.valid.get(name).map_or("-".to_string(), |v| format!("{v:.4}"));
         println!("{name:<32} {valid:>10} {test:>10.4}");
     }
+    println!("saved {} (read by `jukemir report`)", saved.display());
     Ok(())
 }
 

@@ -8,7 +8,83 @@ use crate::model::SimpleMlp;
 use crate::scaler::StandardScaler;
 use crate::train::{evaluate, Metrics};
 use anyhow::{ensure, Context, Result};
+use serde::{Deserialize, Serialize};
+use std::io::Write;
 use std::path::{Path, PathBuf};
+
+/// What `probe evaluate` leaves in `probes/<dataset>/<representation>/evaluation.json`, for
+/// `jukemir report` to collect without retraining or re-scoring.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evaluation {
+    pub dataset: String,
+    pub representation: String,
+    /// The uid of the best-on-valid run.
+    pub uid: String,
+    /// How many saved runs were compared; an evaluation is stale once this changes.
+    pub num_runs: usize,
+    pub valid: Metrics,
+    pub test: Metrics,
+}
+
+pub const EVALUATION_FILE: &str = "evaluation.json";
+
+fn evaluation_path(dataset: &str, representation: &str, cache_root: &Path) -> PathBuf {
+    cache_root.join("probes").join(dataset).join(representation).join(EVALUATION_FILE)
+}
+
+impl Evaluation {
+    pub fn from_best(dataset: &str, representation: &str, best: &BestProbe) -> Self {
+        Evaluation {
+            dataset: dataset.to_string(),
+            representation: representation.to_string(),
+            uid: best.uid.clone(),
+            num_runs: best.num_runs,
+            valid: best.valid.clone(),
+            test: best.test.clone(),
+        }
+    }
+
+    /// Write atomically next to the runs it summarises.
+    pub fn save(&self, cache_root: &Path) -> Result<PathBuf> {
+        let path = evaluation_path(&self.dataset, &self.representation, cache_root);
+        let dir = path.parent().expect("has a parent");
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let mut tmp = tempfile::Builder::new().prefix(".evaluation.").tempfile_in(dir)?;
+        tmp.write_all(serde_json::to_string_pretty(self)?.as_bytes())?;
+        tmp.as_file().sync_all()?;
+        tmp.persist(&path).with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(path)
+    }
+
+    /// The saved evaluation, or `None` when there is none.
+    pub fn load(dataset: &str, representation: &str, cache_root: &Path) -> Result<Option<Self>> {
+        let path = evaluation_path(dataset, representation, cache_root);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+        };
+        let evaluation: Evaluation = serde_json::from_str(&text).with_context(|| {
+            format!("{} is not an evaluation; delete it and run `jukemir probe evaluate`", path.display())
+        })?;
+        Ok(Some(evaluation))
+    }
+}
+
+/// The saved evaluation of `dataset` / `representation` if it covers every saved run, else a
+/// fresh `best_on_valid` (saved for next time).
+pub fn evaluation(dataset: &str, representation: &str, cache_root: &Path) -> Result<Evaluation> {
+    let runs = saved_runs(dataset, representation, cache_root)?.len();
+    if let Some(saved) = Evaluation::load(dataset, representation, cache_root)? {
+        if saved.num_runs == runs {
+            return Ok(saved);
+        }
+    }
+    let best = best_on_valid(dataset, representation, cache_root)?;
+    let evaluation = Evaluation::from_best(dataset, representation, &best);
+    evaluation.save(cache_root)?;
+    Ok(evaluation)
+}
 
 #[derive(Debug, Clone)]
 pub struct BestProbe {

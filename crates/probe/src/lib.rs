@@ -7,5 +7,6 @@ pub mod data;
 pub mod evaluate;
 pub mod grid;
 pub mod model;
+pub mod report;
 pub mod scaler;
 pub mod train;

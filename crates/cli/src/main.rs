@@ -8,6 +8,7 @@ mod extract;
 mod probe;
 mod progress;
 mod report;
+mod slurm;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

@@ -6,7 +6,7 @@ use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use jukemir_datasets::assets::cache_root;
 use jukemir_probe::config::{paper_grid, ProbeConfig};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 pub const LONG_ABOUT: &str = "Train linear / MLP probes on extracted representations with the paper's \
 protocol: features standardised on the training split, Adam on random minibatches, early stopping on the \
@@ -32,12 +32,15 @@ const GRID_LONG_ABOUT: &str = "Train the paper's grid of 216 probe configs (stan
 batch size × learning rate × dropout × L2 weight decay) for one dataset and representation, as the reference's \
 reproduce/5_grid_train_serial.py, on several threads. Each probe is saved as `probe train` saves it; configs \
 whose probes/<dataset>/<representation>/<uid>/metrics.json exists are skipped, so an interrupted grid resumes. \
-Prints the best validation primary metric.";
+Prints the best validation primary metric.\n\n\
+For clusters, --emit-configs writes the configs as files (probes/<dataset>/<representation>/<uid>.json, as the \
+reference's 4_grid_config.py does) and --slurm FILE also writes a job-array script that trains one config per \
+array task; the cache folder must be on a filesystem every node sees. Resubmitting the script is safe.";
 
 const EVALUATE_LONG_ABOUT: &str = "Pick the saved probe of <dataset> / <representation> with the best \
 validation primary metric (ties: the first uid in sorted order), reload its weights and scaler, and print its \
 metrics on the test split, as the reference's `jukemir.probe.aggregate --evaluate test`. The result is saved \
-as probes/<dataset>/<representation>/evaluation.json for `jukemir report`.";
+as evaluations/<dataset>/<representation>.json for `jukemir report`.";
 
 #[derive(Args)]
 pub struct GridArgs {
@@ -52,6 +55,26 @@ pub struct GridArgs {
     /// Only the first N configs of the grid (for quick runs).
     #[arg(long, value_name = "N")]
     limit: Option<usize>,
+    /// Write the configs as probes/<dataset>/<representation>/<uid>.json (the reference's layout) and
+    /// train nothing.
+    #[arg(long)]
+    emit_configs: bool,
+    /// Also write a Slurm job-array script to FILE: one array task per config, each running
+    /// `jukemir probe train --skip-done <cfg>`. Implies --emit-configs. Submit with `sbatch FILE`.
+    #[arg(long, value_name = "FILE")]
+    slurm: Option<PathBuf>,
+    /// The jukemir executable the Slurm tasks run [default: this one].
+    #[arg(long, value_name = "PATH", requires = "slurm")]
+    exe: Option<PathBuf>,
+    /// Slurm memory per task.
+    #[arg(long, value_name = "SIZE", default_value = "8G", requires = "slurm")]
+    mem: String,
+    /// Slurm time limit per task.
+    #[arg(long, value_name = "D-HH:MM:SS", default_value = "04:00:00", requires = "slurm")]
+    time: String,
+    /// At most N array tasks running at once.
+    #[arg(long, value_name = "N", requires = "slurm")]
+    max_parallel: Option<usize>,
 }
 
 #[derive(Args)]
@@ -75,6 +98,9 @@ pub struct TrainArgs {
     /// Cache folder [default: $JUKEMIR_CACHE_DIR, else ~/.jukemir].
     #[arg(long, value_name = "DIR")]
     cache_dir: Option<PathBuf>,
+    /// Do nothing if this config's probe is already saved (for resubmitted cluster jobs).
+    #[arg(long)]
+    skip_done: bool,
 }
 
 pub fn run(command: ProbeCommand) -> anyhow::Result<()> {
@@ -92,10 +118,52 @@ pub fn resolve_cache(dir: Option<PathBuf>) -> anyhow::Result<PathBuf> {
     }
 }
 
+fn emit(args: &GridArgs, root: &Path, configs: &[ProbeConfig]) -> anyhow::Result<()> {
+    let paths = jukemir_probe::grid::emit_configs(configs, root)?;
+    let grid_dir = root.join("probes").join(&args.dataset).join(&args.representation);
+    println!("{} configs in {}", paths.len(), grid_dir.display());
+    let Some(script) = &args.slurm else { return Ok(()) };
+    let exe = match &args.exe {
+        Some(exe) => exe.clone(),
+        None => std::env::current_exe().context("cannot locate this executable; pass --exe")?,
+    };
+    let tasks: Vec<Vec<String>> = paths
+        .iter()
+        .map(|cfg| {
+            vec![
+                exe.to_string_lossy().into_owned(),
+                "probe".into(),
+                "train".into(),
+                "--skip-done".into(),
+                "--cache-dir".into(),
+                root.to_string_lossy().into_owned(),
+                cfg.to_string_lossy().into_owned(),
+            ]
+        })
+        .collect();
+    let log_dir = root.join("logs").join("probe-grid").join(&args.dataset).join(&args.representation);
+    std::fs::create_dir_all(&log_dir).with_context(|| format!("cannot create {}", log_dir.display()))?;
+    let text = crate::slurm::script(&crate::slurm::ArrayJob {
+        name: &format!("jukemir-grid-{}-{}", args.dataset, args.representation),
+        tasks: &tasks,
+        cpus_per_task: 1,
+        mem: &args.mem,
+        time: &args.time,
+        max_parallel: args.max_parallel,
+        log_dir: &log_dir,
+    });
+    std::fs::write(script, text).with_context(|| format!("cannot write {}", script.display()))?;
+    println!("wrote {} ({} array tasks); submit with: sbatch {}", script.display(), tasks.len(), script.display());
+    Ok(())
+}
+
 fn grid(args: GridArgs) -> anyhow::Result<()> {
-    let root = resolve_cache(args.cache_dir)?;
+    let root = resolve_cache(args.cache_dir.clone())?;
     let mut configs = paper_grid(&args.dataset, &args.representation);
     configs.truncate(args.limit.unwrap_or(usize::MAX));
+    if args.emit_configs || args.slurm.is_some() {
+        return emit(&args, &root, &configs);
+    }
     let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let bar = ProgressBar::new(configs.len() as u64);
     bar.set_style(
@@ -147,6 +215,13 @@ fn train(args: TrainArgs) -> anyhow::Result<()> {
         None => cache_root(),
     };
     let cfg = ProbeConfig::from_file(&args.cfg)?;
+    if args.skip_done {
+        let dir = jukemir_probe::train::probe_dir(&root.join("probes"), &cfg.dataset, &cfg.representation, &cfg.uid());
+        if dir.join("metrics.json").is_file() {
+            println!("already trained: {}", dir.display());
+            return Ok(());
+        }
+    }
     let bar = ProgressBar::new_spinner();
     bar.set_style(ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}").expect("the template is valid"));
     bar.set_message(format!("loading {} / {}", cfg.dataset, cfg.representation));

@@ -9,7 +9,7 @@ pub const LONG_ABOUT: &str = "Collect the test metrics of every dataset × repre
 (probes/<dataset>/<representation>/ in the cache) into the paper's table: tags ROC-AUC and AP \
 (magnatagatune), genre accuracy (gtzan_ff), key score (giantsteps_clips), emotion arousal and valence R² \
 (emomusic), and their average (each task's metrics averaged, then the four tasks). Grids without an \
-up-to-date evaluation.json are evaluated first, as `jukemir probe evaluate` does.\n\n\
+up-to-date evaluations/<dataset>/<representation>.json are evaluated first, as `jukemir probe evaluate` does.\n\n\
 Prints the table and writes results.md, results.csv and results.svg (a bar chart) to --out. The paper's \
 published numbers are shown beside each representation where they are known.";
 

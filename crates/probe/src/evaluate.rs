@@ -12,8 +12,9 @@ use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// What `probe evaluate` leaves in `probes/<dataset>/<representation>/evaluation.json`, for
-/// `jukemir report` to collect without retraining or re-scoring.
+/// What `probe evaluate` leaves in `evaluations/<dataset>/<representation>.json`, for
+/// `jukemir report` to collect without re-scoring. It is kept out of `probes/`, whose grid folders
+/// the reference scans for `*.json` configs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Evaluation {
     pub dataset: String,
@@ -26,10 +27,8 @@ pub struct Evaluation {
     pub test: Metrics,
 }
 
-pub const EVALUATION_FILE: &str = "evaluation.json";
-
-fn evaluation_path(dataset: &str, representation: &str, cache_root: &Path) -> PathBuf {
-    cache_root.join("probes").join(dataset).join(representation).join(EVALUATION_FILE)
+pub fn evaluation_path(dataset: &str, representation: &str, cache_root: &Path) -> PathBuf {
+    cache_root.join("evaluations").join(dataset).join(format!("{representation}.json"))
 }
 
 impl Evaluation {

@@ -129,3 +129,24 @@ pub fn run_configs(
     }
     Ok(outcomes.into_iter().flatten().collect())
 }
+
+/// Write each config as `<cache_root>/probes/<dataset>/<representation>/<uid>.json`, where the
+/// reference's `4_grid_config.py` puts them, so cluster jobs can train them one by one with
+/// `jukemir probe train`. Existing files are left alone (the uid is the content's hash). Returns
+/// the paths in config order.
+pub fn emit_configs(configs: &[ProbeConfig], cache_root: &Path) -> Result<Vec<PathBuf>> {
+    let probes_root = cache_root.join("probes");
+    let mut paths = Vec::with_capacity(configs.len());
+    for cfg in configs {
+        let dir = probes_root.join(&cfg.dataset).join(&cfg.representation);
+        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let path = dir.join(format!("{}.json", cfg.uid()));
+        if !path.is_file() {
+            let mut tmp = tempfile::Builder::new().prefix(".cfg.").tempfile_in(&dir)?;
+            std::io::Write::write_all(&mut tmp, cfg.to_json().as_bytes())?;
+            tmp.persist(&path).with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        paths.push(path);
+    }
+    Ok(paths)
+}

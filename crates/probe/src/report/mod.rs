@@ -96,7 +96,7 @@ fn probed_representations(dataset: &str, cache_root: &Path) -> Result<Vec<String
 }
 
 /// Collect the test metrics of every dataset × representation with saved probes under
-/// `<cache_root>/probes`, evaluating (and saving `evaluation.json` for) grids that have no
+/// `<cache_root>/probes`, evaluating (and saving `evaluations/<dataset>/<representation>.json` for) grids that have no
 /// up-to-date evaluation yet. `on_evaluate` is told which pair is being looked at.
 pub fn collect(cache_root: &Path, on_evaluate: &mut dyn FnMut(&str, &str)) -> Result<Report> {
     let mut rows: Vec<Row> = Vec::new();

@@ -63,7 +63,7 @@ Usage
 -----
     python tools/reference/probe_torch.py --cache-dir <cache> --dataset gtzan_ff \
         --representation synth (--paper-grid | --configs a.json b.json | --configs-json list.json) \
-        [--jobs J] [--threads T] [--start-method fork|spawn] [--out results.json]
+        [--jobs J] [--threads T] [--start-method fork|spawn] [--out results.json] [--list-configs]
 
 <cache>/processed/<dataset>/meta.json and <cache>/representations/<dataset>/<representation>/<uid>.npy
 are read (the reference's CACHE_DATASETS_DIR / CACHE_REPRESENTATIONS_DIR layout). A summary line is
@@ -324,7 +324,7 @@ def _giantsteps_metrics(uids, logits, t, valid_metrics):
     parts = [u.split("-") for u in uids]
     if any(len(p) != 2 for p in parts):
         m["accuracy"], m["score"] = m["clip_accuracy"], m["clip_score"]
-        m["ensemble"] = None
+        m["ensemble_strategy"] = None
         return m, "score"
 
     song_to_idx, song_to_label = defaultdict(list), {}
@@ -349,7 +349,7 @@ def _giantsteps_metrics(uids, logits, t, valid_metrics):
     for name in preds:
         if ref[f"ensemble_{name}_score"] > best_score:
             best, best_score = name, ref[f"ensemble_{name}_score"]
-    m["ensemble"] = best
+    m["ensemble_strategy"] = best
     m["accuracy"] = m[f"ensemble_{best}_accuracy"]
     m["score"] = m[f"ensemble_{best}_score"]
     return m, "score"
@@ -472,7 +472,8 @@ def _init_worker(threads, load_args):
 
 
 def _work(cfg):
-    return train_and_evaluate(_W["raw"], cfg)
+    # The worker's own load time (spawn) is reported with its first result only.
+    return train_and_evaluate(_W["raw"], cfg), _W.pop("load_seconds", None)
 
 
 def run_configs(cache_dir, dataset, representation, cfgs, jobs=1, threads=1, start_method="fork",
@@ -496,7 +497,9 @@ def run_configs(cache_dir, dataset, representation, cfgs, jobs=1, threads=1, sta
         ctx = mp.get_context(start_method)
         init_load = None if start_method == "fork" else load_args
         with ctx.Pool(jobs, initializer=_init_worker, initargs=(threads, init_load)) as pool:
-            for i, r in enumerate(pool.imap(_work, cfgs, chunksize=1)):
+            for i, (r, worker_load) in enumerate(pool.imap(_work, cfgs, chunksize=1)):
+                if worker_load is not None:  # spawn: workers load in parallel; report the slowest
+                    load_seconds = max(load_seconds, worker_load)
                 runs.append(r)
                 if progress:
                     progress(i, r)
@@ -549,6 +552,8 @@ def main(argv=None):
     ap.add_argument("--start-method", choices=["fork", "spawn"], default="fork")
     ap.add_argument("--out")
     ap.add_argument("--quiet", action="store_true")
+    ap.add_argument("--list-configs", action="store_true",
+                    help="print each config's uid and JSON, in order, and exit without training")
     a = ap.parse_args(argv)
 
     if a.paper_grid:
@@ -569,6 +574,11 @@ def main(argv=None):
         if (c["dataset"], c["representation"]) != (a.dataset, a.representation):
             raise SystemExit(f"config {config_uid(c)} is for {c['dataset']}/{c['representation']}, "
                              f"not {a.dataset}/{a.representation}")
+
+    if a.list_configs:
+        for c in cfgs:
+            print(config_uid(c), json.dumps(c, sort_keys=True))
+        return
 
     def progress(i, r):
         if not a.quiet:

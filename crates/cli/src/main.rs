@@ -57,6 +57,9 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if matches!(cli.command, Command::Probe(_) | Command::Report(_) | Command::Bench(bench::BenchCommand::Probe(_))) {
+        probe::single_threaded_kernels();
+    }
     let result = match cli.command {
         Command::Extract(args) => extract::run(args),
         Command::Demo(args) => demo::run(args),

@@ -30,16 +30,19 @@ impl Adam {
         let bias1 = 1.0 - self.beta1.powi(self.step);
         let bias2 = 1.0 - self.beta2.powi(self.step);
         for (i, var) in self.vars.iter().enumerate() {
-            let mut g = grads.get(var).context("a parameter received no gradient")?.clone();
+            // Detached: an op on the variable itself would record it, and every step's moments
+            // would then keep the previous step's alive (memory grew by a batch per step).
+            let param = var.as_tensor().detach();
+            let mut g = grads.get(var).context("a parameter received no gradient")?.detach();
             if self.weight_decay != 0.0 {
-                g = (g + (var.as_tensor() * self.weight_decay)?)?;
+                g = (g + (&param * self.weight_decay)?)?;
             }
             self.m[i] = ((&self.m[i] * self.beta1)? + (&g * (1.0 - self.beta1))?)?;
             self.v[i] = ((&self.v[i] * self.beta2)? + (g.sqr()? * (1.0 - self.beta2))?)?;
             // torch: denom = sqrt(v) / sqrt(bias2) + eps; p -= lr / bias1 * m / denom.
             let denom = ((self.v[i].sqrt()? / bias2.sqrt())? + self.eps)?;
             let update = ((&self.m[i] / denom)? * (self.lr / bias1))?;
-            var.set(&(var.as_tensor() - update)?)?;
+            var.set(&(param - update)?)?;
         }
         Ok(())
     }
@@ -49,6 +52,20 @@ impl Adam {
 mod tests {
     use super::*;
     use candle_core::Device;
+
+    /// With weight decay the moments once recorded the op on the variable, so each step's
+    /// moments kept the previous step's graph alive: memory grew without bound over a grid.
+    #[test]
+    fn moments_record_no_graph() {
+        let p = Var::from_tensor(&Tensor::new(&[1.0f32, -2.0], &Device::Cpu).unwrap()).unwrap();
+        let mut opt = Adam::new(vec![p.clone()], 0.1, 1e-3).unwrap();
+        for _ in 0..3 {
+            let loss = p.as_tensor().sqr().unwrap().sum_all().unwrap();
+            opt.step(&loss.backward().unwrap()).unwrap();
+        }
+        assert!(opt.m.iter().chain(&opt.v).all(|t| !t.track_op()));
+        assert!(!p.as_tensor().detach().track_op());
+    }
 
     /// Hand-computed torch Adam on f(p) = p² from p = 1 with lr 0.1 and weight decay 0.5: the
     /// first step moves by exactly lr (m̂/√v̂ = 1), whatever the gradient's size.

@@ -51,7 +51,44 @@ impl SimpleMlp {
     /// Logits for a `(batch, features)` input. With `rng`, dropout is on (training mode) and its
     /// masks come from `rng`, because candle's CPU RNG cannot be seeded.
     pub fn forward(&self, x: &Tensor, mut rng: Option<&mut ChaCha8Rng>) -> Result<Tensor> {
-        let mut x = self.dropout(x, rng.as_deref_mut())?;
+        let x = self.dropout(x, rng.as_deref_mut())?;
+        self.forward_layers(x, rng)
+    }
+
+    /// Training-mode logits for the rows `rows` of the row-major `(n, dim)` matrix `x`: the same
+    /// as `forward` on the gathered batch, with the same draws from `rng`, but the input dropout
+    /// is applied while gathering instead of through a mask tensor.
+    pub fn forward_train_rows(&self, x: &[f32], dim: usize, rows: &[usize], rng: &mut ChaCha8Rng) -> Result<Tensor> {
+        let n = rows.len() * dim;
+        let mut batch = Vec::with_capacity(n);
+        if self.dropout_p == 0.0 {
+            for &r in rows {
+                batch.extend_from_slice(&x[r * dim..(r + 1) * dim]);
+            }
+        } else {
+            let (threshold, scale) = self.keep_threshold_and_scale();
+            let mut bits = vec![0u32; n];
+            rng.fill(&mut bits[..]);
+            for (&r, bits) in rows.iter().zip(bits.chunks_exact(dim)) {
+                let row = &x[r * dim..(r + 1) * dim];
+                // Branch-free: the mask is random, so a branch would be mispredicted half the time.
+                batch.extend(
+                    row.iter().zip(bits).map(|(&v, &b)| v * (scale * f32::from(u8::from(u64::from(b) < threshold)))),
+                );
+            }
+        }
+        let batch = Tensor::from_vec(batch, (rows.len(), dim), &Device::Cpu)?;
+        self.forward_layers(batch, Some(rng))
+    }
+
+    /// Keep an element when its u32 draw is below the threshold: one draw per element against a
+    /// threshold (a per-element `random_bool` was most of a linear probe's step time).
+    fn keep_threshold_and_scale(&self) -> (u64, f32) {
+        let keep = 1.0 - self.dropout_p;
+        ((keep * 4_294_967_296.0) as u64, (1.0 / keep) as f32)
+    }
+
+    fn forward_layers(&self, mut x: Tensor, mut rng: Option<&mut ChaCha8Rng>) -> Result<Tensor> {
         let last = self.layers.len() - 1;
         for (i, layer) in self.layers.iter().enumerate() {
             x = x.matmul(&layer.weight.as_tensor().t()?)?.broadcast_add(layer.bias.as_tensor())?;
@@ -67,9 +104,10 @@ impl SimpleMlp {
         if self.dropout_p == 0.0 {
             return Ok(x.clone());
         }
-        let keep = 1.0 - self.dropout_p;
-        let scale = (1.0 / keep) as f32;
-        let mask: Vec<f32> = (0..x.elem_count()).map(|_| if rng.random_bool(keep) { scale } else { 0.0 }).collect();
+        let (threshold, scale) = self.keep_threshold_and_scale();
+        let mut bits = vec![0u32; x.elem_count()];
+        rng.fill(&mut bits[..]);
+        let mask: Vec<f32> = bits.iter().map(|&b| scale * f32::from(u8::from(u64::from(b) < threshold))).collect();
         Ok((x * Tensor::from_vec(mask, x.shape(), x.device())?)?)
     }
 

@@ -14,7 +14,7 @@ use crate::data::{self, DataRoots, ProbeData, PyRandom};
 use crate::model::SimpleMlp;
 use crate::scaler::StandardScaler;
 use anyhow::{bail, Result};
-use candle_core::{Device, Tensor};
+use candle_core::Tensor;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::path::{Path, PathBuf};
@@ -45,6 +45,7 @@ pub fn train(cfg: &ProbeConfig, data: &ProbeData, on_eval: &mut dyn FnMut(&Progr
     if !cfg.early_stopping && cfg.max_num_epochs.is_none() {
         bail!("no termination criteria: set `early_stopping` or `max_num_epochs`");
     }
+    crate::denormals::flush_denormals_on_this_thread();
     let mut py = cfg.seed.map_or_else(PyRandom::from_entropy, PyRandom::new);
     let mut rng = cfg.seed.map_or_else(ChaCha8Rng::from_os_rng, |s| ChaCha8Rng::seed_from_u64(s as u64));
     let (dim, attrs, k) = (data.dim, data.attrs, data.attrs.num_outputs);
@@ -93,10 +94,8 @@ pub fn train(cfg: &ProbeConfig, data: &ProbeData, on_eval: &mut dyn FnMut(&Progr
         }
 
         let idxs = py.sample_indices(n, batch);
-        let xb: Vec<f32> = idxs.iter().flat_map(|&i| x_train[i * dim..(i + 1) * dim].iter().copied()).collect();
-        let xb = Tensor::from_vec(xb, (batch, dim), &Device::Cpu)?;
         let yb = loss::targets_tensor(&data.train.targets, &idxs, k)?;
-        let logits = model.forward(&xb, Some(&mut rng))?;
+        let logits = model.forward_train_rows(&x_train, dim, &idxs, &mut rng)?;
         let l = loss::compute_loss(attrs.output_type, &logits, &yb)?;
         opt.step(&l.backward()?)?;
         step += 1;

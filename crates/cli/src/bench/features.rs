@@ -1,7 +1,7 @@
-//! `jukemir bench`: throughput next to the reference's, measured in the same run.
+//! `jukemir bench features`: chroma and MFCC throughput next to librosa's.
 
 use anyhow::{bail, Context};
-use clap::{Args, Subcommand};
+use clap::Args;
 use jukemir_representations::handcrafted::{Handcrafted, HandcraftedFeature, SAMPLE_RATE};
 use jukemir_representations::Representation;
 use rayon::prelude::*;
@@ -9,15 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-const LIBROSA_SCRIPT: &str = include_str!("../../../tools/reference/bench_librosa.py");
+const LIBROSA_SCRIPT: &str = include_str!("../../../../tools/reference/bench_librosa.py");
 const AUDIO_EXTENSIONS: [&str; 6] = ["wav", "mp3", "au", "flac", "ogg", "oga"];
-
-#[derive(Subcommand)]
-pub enum BenchCommand {
-    /// chroma and mfcc over a folder of clips: clips/s for jukemir (1 thread and --threads) and for
-    /// librosa 0.8.1 on one core, and their ratio.
-    Features(FeaturesArgs),
-}
 
 #[derive(Args)]
 pub struct FeaturesArgs {
@@ -41,13 +34,7 @@ pub struct FeaturesArgs {
     no_reference: bool,
 }
 
-pub fn run(command: BenchCommand) -> anyhow::Result<()> {
-    match command {
-        BenchCommand::Features(args) => features(args),
-    }
-}
-
-fn features(args: FeaturesArgs) -> anyhow::Result<()> {
+pub fn features(args: FeaturesArgs) -> anyhow::Result<()> {
     let mut files = audio_files(&args.clips)?;
     if let Some(limit) = args.limit {
         files.truncate(limit);

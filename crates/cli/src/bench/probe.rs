@@ -20,8 +20,8 @@ number of threads, and print the ratio. Both pick their best config on valid and
 sanity check that they learned the same task (they are not expected to be equal: the two use different random \
 initialisations and dropout masks).\n\n\
 The reference needs Python with torch 2.1.2 (pip install -r tools/reference/requirements-torch.txt); pass it \
-with --python or JUKEMIR_REFERENCE_PYTHON. A full grid takes a while on a laptop: --limit trains the first N \
-configs only.";
+with --python or JUKEMIR_REFERENCE_PYTHON. A full grid takes hours on a laptop: --limit N trains N configs \
+spread evenly over the grid.";
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum ReferenceMode {
@@ -36,7 +36,8 @@ pub struct ProbeArgs {
     /// Feature width (4800 is Jukebox's).
     #[arg(long, default_value_t = 4800)]
     dim: usize,
-    /// Only the first N configs of the 216.
+    /// Only N of the 216 configs, spread evenly over the grid (so every learning rate, batch
+    /// size, depth and regulariser is represented).
     #[arg(long, value_name = "N")]
     limit: Option<usize>,
     /// Threads for both (0: one per core).
@@ -72,8 +73,8 @@ pub fn probe(args: ProbeArgs) -> anyhow::Result<()> {
             tmp.path().to_path_buf()
         }
     };
-    let mut configs = paper_grid("gtzan_ff", REPRESENTATION);
-    configs.truncate(args.limit.unwrap_or(usize::MAX));
+    let grid = paper_grid("gtzan_ff", REPRESENTATION);
+    let configs = spread(&grid, args.limit.unwrap_or(grid.len()));
     let rust_root = root.join("jukemir");
     eprintln!("writing the synthetic GTZAN-ff-shaped task ({} features) to {}", args.dim, rust_root.display());
     write_gtzan_shaped(&rust_root, REPRESENTATION, args.dim, 0)?;
@@ -119,6 +120,12 @@ pub fn probe(args: ProbeArgs) -> anyhow::Result<()> {
         println!("ratio (pytorch time / jukemir time): {:.2}x", theirs.seconds / ours.seconds);
     }
     Ok(())
+}
+
+/// `n` configs at evenly spaced positions of `grid` (all of it when `n` ≥ its length).
+fn spread(grid: &[jukemir_probe::config::ProbeConfig], n: usize) -> Vec<jukemir_probe::config::ProbeConfig> {
+    let n = n.min(grid.len());
+    (0..n).map(|i| grid[i * grid.len() / n].clone()).collect()
 }
 
 /// Run the reference loop on the same data (read from `data_root`) and return its torch version

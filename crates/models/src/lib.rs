@@ -1,0 +1,5 @@
+//! The pretrained networks behind the learned representations, in the style of
+//! candle-transformers (one file per model: a `Config`, `load(vb)`, `forward`), and readers for
+//! the formats their weights were published in.
+
+pub mod tf_checkpoint;

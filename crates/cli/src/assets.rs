@@ -59,11 +59,15 @@ pub struct AssetsArgs {
 }
 
 pub fn run(args: AssetsArgs) -> anyhow::Result<()> {
+    run_with(Registry::active()?, args)
+}
+
+/// Fetch (or list) the selected files of `registry`: the dataset assets, or the weights.
+pub fn run_with(registry: &Registry, args: AssetsArgs) -> anyhow::Result<()> {
     let root = match args.cache_dir {
         Some(dir) => std::path::absolute(&dir).with_context(|| format!("cannot use {} as cache", dir.display()))?,
         None => cache_root(),
     };
-    let registry = Registry::active()?;
     let assets = registry.select(args.prefix.as_deref());
     if assets.is_empty() {
         let groups: Vec<String> =
@@ -79,7 +83,7 @@ pub fn run(args: AssetsArgs) -> anyhow::Result<()> {
         return Ok(());
     }
 
-    eprintln!("jukemir assets: {} file(s) into {} ({} at once)", assets.len(), root.display(), args.jobs);
+    eprintln!("jukemir: {} file(s) into {} ({} at once)", assets.len(), root.display(), args.jobs);
     // No length until the first server announces a size: a zero-length bar would draw as complete.
     let bar = ProgressBar::no_length();
     bar.set_style(

@@ -9,6 +9,7 @@ mod probe;
 mod progress;
 mod report;
 mod slurm;
+mod weights;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -50,6 +51,9 @@ enum Command {
     /// Train probes on extracted representations and report their validation metrics.
     #[command(subcommand, long_about = probe::LONG_ABOUT)]
     Probe(probe::ProbeCommand),
+    /// Download and verify the pretrained weights of musicnn, choi, … from their original locations.
+    #[command(subcommand, long_about = weights::LONG_ABOUT)]
+    Weights(weights::WeightsCommand),
     /// Collect evaluated probes into the paper's results table (text, Markdown, CSV, SVG chart).
     #[command(long_about = report::LONG_ABOUT)]
     Report(report::ReportArgs),
@@ -68,6 +72,7 @@ fn main() -> ExitCode {
         Command::Assets(args) => assets::run(args),
         Command::Probe(command) => probe::run(command),
         Command::Report(args) => report::run(args),
+        Command::Weights(command) => weights::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -115,3 +115,25 @@ fn cache_root_follows_jukemir_cache_dir() {
     std::env::remove_var(jukemir_datasets::assets::CACHE_ENV);
     assert!(jukemir_datasets::assets::cache_root().ends_with(".jukemir"));
 }
+
+#[test]
+fn weights_registry_pins_released_files_and_git_blobs() {
+    let weights = Registry::weights();
+    let wheel = weights.get("MUSICNN_WHEEL").unwrap();
+    assert_eq!(wheel.checksum.algorithm(), Algorithm::Sha256);
+    assert!(wheel.url.as_deref().unwrap().starts_with("https://files.pythonhosted.org/"));
+    let big = weights.get("MUSICNN_BIG_DATA").unwrap();
+    assert_eq!(big.checksum, Checksum::GitBlobSha1("8797b12a184750ac483685d294a715259922b1b4".into()));
+    assert!(big.path_rel.starts_with("weights/"));
+    assert_eq!(weights.select(Some("choi")).len(), 5);
+    assert!(Checksum::parse("git-blob-sha1:ABC").unwrap_err().to_string().contains("40"));
+    // The shared copies are the published files.
+    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/weights");
+    if shared.is_dir() {
+        let index = shared.join("musicnn_big/.index");
+        let expected = weights.get("MUSICNN_BIG_INDEX").unwrap();
+        assert_eq!(check_file(&index, &expected.checksum).unwrap(), None);
+        let wheel_file = shared.join("musicnn-0.1.0-py3-none-any.whl");
+        assert_eq!(check_file(&wheel_file, &wheel.checksum).unwrap(), None);
+    }
+}

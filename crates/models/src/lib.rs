@@ -2,4 +2,5 @@
 //! candle-transformers (one file per model: a `Config`, `load(vb)`, `forward`), and readers for
 //! the formats their weights were published in.
 
+pub mod musicnn;
 pub mod tf_checkpoint;

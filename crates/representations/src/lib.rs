@@ -7,6 +7,7 @@ pub mod extract;
 pub mod handcrafted;
 pub mod inputs;
 pub mod moments;
+pub mod musicnn;
 pub mod npy_io;
 pub mod representation;
 

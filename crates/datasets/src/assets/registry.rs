@@ -12,13 +12,18 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 const EMBEDDED_JSON: &str = include_str!("registry.json");
+/// Pretrained weights, fetched with `jukemir weights fetch` (not part of the reference's manifests).
+const WEIGHTS_JSON: &str = include_str!("weights.json");
 
-/// The hash algorithms the reference uses, told apart by the length of the hex digest.
+/// The hash algorithms the reference uses, told apart by the length of the hex digest, and git's
+/// blob id (for weights published only in a git repository, e.g. MSD_musicnn_big).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Algorithm {
     Md5,
     Sha1,
     Sha256,
+    /// sha1 of `blob <size>\0` followed by the content: `git hash-object`.
+    GitBlobSha1,
 }
 
 impl Algorithm {
@@ -26,7 +31,7 @@ impl Algorithm {
     pub fn hex_len(self) -> usize {
         match self {
             Algorithm::Md5 => 32,
-            Algorithm::Sha1 => 40,
+            Algorithm::Sha1 | Algorithm::GitBlobSha1 => 40,
             Algorithm::Sha256 => 64,
         }
     }
@@ -36,6 +41,7 @@ impl Algorithm {
             Algorithm::Md5 => "md5",
             Algorithm::Sha1 => "sha1",
             Algorithm::Sha256 => "sha256",
+            Algorithm::GitBlobSha1 => "git-blob-sha1",
         }
     }
 }
@@ -52,13 +58,20 @@ pub enum Checksum {
     Md5(String),
     Sha1(String),
     Sha256(String),
+    GitBlobSha1(String),
 }
 
 impl Checksum {
     /// Reads a hex digest, picking the algorithm from its length as the reference does
-    /// (32 = md5, 40 = sha1, 64 = sha256).
+    /// (32 = md5, 40 = sha1, 64 = sha256); `git-blob-sha1:<hex>` is a git blob id.
     pub fn parse(hex: &str) -> Result<Checksum, RegistryError> {
         let hex = hex.trim().to_ascii_lowercase();
+        if let Some(blob) = hex.strip_prefix("git-blob-sha1:") {
+            return match Checksum::parse(blob)? {
+                Checksum::Sha1(hex) => Ok(Checksum::GitBlobSha1(hex)),
+                _ => Err(RegistryError::BadChecksum(format!("{hex:?}: a git blob id has 40 hex digits"))),
+            };
+        }
         if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(RegistryError::BadChecksum(format!("{hex:?} is not hexadecimal")));
         }
@@ -77,12 +90,13 @@ impl Checksum {
             Checksum::Md5(_) => Algorithm::Md5,
             Checksum::Sha1(_) => Algorithm::Sha1,
             Checksum::Sha256(_) => Algorithm::Sha256,
+            Checksum::GitBlobSha1(_) => Algorithm::GitBlobSha1,
         }
     }
 
     pub fn hex(&self) -> &str {
         match self {
-            Checksum::Md5(hex) | Checksum::Sha1(hex) | Checksum::Sha256(hex) => hex,
+            Checksum::Md5(hex) | Checksum::Sha1(hex) | Checksum::Sha256(hex) | Checksum::GitBlobSha1(hex) => hex,
         }
     }
 }
@@ -186,6 +200,16 @@ impl Registry {
         static EMBEDDED: OnceLock<Registry> = OnceLock::new();
         EMBEDDED.get_or_init(|| {
             Registry::from_json(EMBEDDED_JSON).expect("the embedded registry.json is validated by the unit tests")
+        })
+    }
+
+    /// The pretrained weights the representations load: where each file was published and the
+    /// checksum it must have (sha256 for released files, the git blob id for files published only
+    /// in a git repository).
+    pub fn weights() -> &'static Registry {
+        static WEIGHTS: OnceLock<Registry> = OnceLock::new();
+        WEIGHTS.get_or_init(|| {
+            Registry::from_json(WEIGHTS_JSON).expect("the embedded weights.json is validated by the unit tests")
         })
     }
 

@@ -12,9 +12,14 @@ const CHUNK: usize = 1 << 20;
 pub fn file_digest(path: &Path, algorithm: Algorithm) -> io::Result<String> {
     let file = File::open(path)?;
     match algorithm {
-        Algorithm::Md5 => digest_reader::<md5::Md5>(file),
-        Algorithm::Sha1 => digest_reader::<sha1::Sha1>(file),
-        Algorithm::Sha256 => digest_reader::<sha2::Sha256>(file),
+        Algorithm::Md5 => digest_reader(md5::Md5::new(), file),
+        Algorithm::Sha1 => digest_reader(sha1::Sha1::new(), file),
+        Algorithm::Sha256 => digest_reader(sha2::Sha256::new(), file),
+        Algorithm::GitBlobSha1 => {
+            let mut hasher = sha1::Sha1::new();
+            hasher.update(format!("blob {}\0", file.metadata()?.len()).as_bytes());
+            digest_reader(hasher, file)
+        }
     }
 }
 
@@ -24,8 +29,7 @@ pub fn check_file(path: &Path, expected: &Checksum) -> io::Result<Option<String>
     Ok((actual != expected.hex()).then_some(actual))
 }
 
-fn digest_reader<D: Digest>(mut reader: impl Read) -> io::Result<String> {
-    let mut hasher = D::new();
+fn digest_reader<D: Digest>(mut hasher: D, mut reader: impl Read) -> io::Result<String> {
     let mut buf = vec![0u8; CHUNK];
     loop {
         match reader.read(&mut buf) {
@@ -58,6 +62,8 @@ mod tests {
         let path = dir.path().join("abc");
         std::fs::write(&path, b"abc").unwrap();
         assert_eq!(file_digest(&path, Algorithm::Md5).unwrap(), "900150983cd24fb0d6963f7d28e17f72");
+        // `printf abc | git hash-object --stdin`
+        assert_eq!(file_digest(&path, Algorithm::GitBlobSha1).unwrap(), "f2ba8f84ab5c1bce84a7b441cb1959cfc7093b7f");
         assert_eq!(file_digest(&path, Algorithm::Sha1).unwrap(), "a9993e364706816aba3e25717850c26c9cd0d89d");
         assert_eq!(
             file_digest(&path, Algorithm::Sha256).unwrap(),

@@ -3,4 +3,6 @@
 //! the formats their weights were published in.
 
 pub mod musicnn;
+pub mod sample_cnn;
 pub mod tf_checkpoint;
+pub mod torch_checkpoint;

@@ -3,7 +3,9 @@
 use crate::progress::{files_bar, ExtractBar};
 use anyhow::{bail, Context};
 use clap::Args;
-use jukemir_representations::{extract_folder, representation, Batch, ExtractOptions, ExtractReport, AVAILABLE};
+use jukemir_representations::{
+    extract_folder, representation_with, Batch, ExtractOptions, ExtractReport, WeightOptions, AVAILABLE,
+};
 use std::path::{Path, PathBuf};
 
 pub const LONG_ABOUT: &str = "Extract one representation from every audio file in INPUT_DIR, writing \
@@ -20,7 +22,14 @@ lists the failures.
 Representations:
   chroma  librosa 0.8.1 chroma_cqt (hop 512 at 22050 Hz), then mean and std of the 0th, 1st and 2nd time \
 differences of each row: 72 values
-  mfcc    librosa 0.8.1 mfcc (20 coefficients, hop 512 at 22050 Hz), same statistics: 120 values";
+  mfcc    librosa 0.8.1 mfcc (20 coefficients, hop 512 at 22050 Hz), same statistics: 120 values
+  musicnn the musicnn package's extractor at 16 kHz (log-mel rounded to float16, 3-s patches), mean over \
+patches of its mean_pool and max_pool features: 4194 values for MSD_musicnn_big (the paper's, the default), \
+1506 for --model MSD_musicnn or MTT_musicnn. Weights: `jukemir weights fetch musicnn_big` (or musicnn for the \
+PyPI wheel's models), or --weights with the wheel or a TensorFlow checkpoint folder
+  clmr    CLMR's SampleCNN encoder on 59409-sample frames at 22050 Hz (the last piece dropped), mean over \
+frames: 512 values. Weights: --weights clmr_epoch=10000.ckpt (CLMR release 2.1, clmr_magnatagatune_mlp.zip), \
+or that file under <cache>/weights/clmr/";
 
 #[derive(Args)]
 pub struct ExtractArgs {
@@ -40,10 +49,22 @@ pub struct ExtractArgs {
     /// Files processed in parallel (0: one per core).
     #[arg(long, short = 'j', default_value_t = 0, value_name = "N")]
     threads: usize,
+    /// The network's weights in their original format (musicnn: the wheel or a checkpoint folder;
+    /// clmr: the .ckpt) [default: what `jukemir weights fetch` put in the cache].
+    #[arg(long, value_name = "PATH")]
+    weights: Option<PathBuf>,
+    /// Which published model (musicnn: MSD_musicnn_big, MSD_musicnn, MTT_musicnn).
+    #[arg(long, value_name = "NAME")]
+    model: Option<String>,
+    /// Cache folder for fetched weights [default: $JUKEMIR_CACHE_DIR, else ~/.jukemir].
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
 }
 
 pub fn run(args: ExtractArgs) -> anyhow::Result<()> {
-    let repr = representation(&args.representation)?;
+    let cache_root = crate::probe::resolve_cache(args.cache_dir.clone())?;
+    let options = WeightOptions { weights: args.weights.clone(), model: args.model.clone(), cache_root };
+    let repr = representation_with(&args.representation, &options)?;
     let batch = Batch::resolve(args.batch_size, args.batch_idx, |var| std::env::var(var).ok())?;
     let report = extract_with_progress(repr.as_ref(), &args.input_dir, &args.output_dir, batch, args.threads)?;
     finish(&report, &args.output_dir)

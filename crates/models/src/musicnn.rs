@@ -226,3 +226,20 @@ impl Musicnn {
         Ok(Features { timbral, temporal, cnn1, cnn2, cnn3, mean_pool, max_pool })
     }
 }
+
+impl Musicnn {
+    /// The network of a musicnn TensorFlow checkpoint folder (`.index` + `.data-00000-of-00001`,
+    /// as in the `musicnn` package); optimizer slots are ignored.
+    pub fn from_checkpoint(dir: &std::path::Path, config: &Config) -> anyhow::Result<Self> {
+        use anyhow::Context;
+        let checkpoint = crate::tf_checkpoint::TfCheckpoint::open(dir)?;
+        let tensors = checkpoint
+            .variables(&candle_core::Device::Cpu)?
+            .into_iter()
+            .map(|(name, t)| (name.replace('/', "."), t))
+            .collect();
+        let vb = VarBuilder::from_tensors(tensors, DType::F32, &candle_core::Device::Cpu);
+        Self::load(vb, config)
+            .with_context(|| format!("the checkpoint in {} does not fit musicnn with {config:?}", dir.display()))
+    }
+}

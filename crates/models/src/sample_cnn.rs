@@ -130,22 +130,45 @@ impl SampleCnn {
 impl SampleCnn {
     /// The encoder of a CLMR checkpoint: a PyTorch Lightning `.ckpt` (weights under
     /// `state_dict` as `model.encoder.*`, as CLMR's `load_encoder_checkpoint` selects them) or a
-    /// plain state dict (`encoder.*`).
-    pub fn from_checkpoint(path: &std::path::Path, config: &Config) -> anyhow::Result<Self> {
-        use crate::torch_checkpoint::{select_and_strip, state_dict};
+    /// plain state dict (`encoder.*`). The widths are read from the weights' shapes.
+    pub fn from_checkpoint(path: &std::path::Path) -> anyhow::Result<Self> {
+        let encoder = encoder_tensors(path)?;
+        let mut widths = Vec::new();
+        while let Some(w) = encoder.get(&format!("sequential.{}.0.weight", widths.len())) {
+            let (cout, cin, _) = w.dims3().map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            widths.push((cin, cout));
+        }
+        if widths.len() < 2 || widths[0].0 != 1 {
+            anyhow::bail!("{}: the encoder's layers do not look like SampleCNN's ({widths:?})", path.display());
+        }
+        Self::from_tensors(encoder, path, &Config { widths, stride: 3 })
+    }
+
+    /// As [`Self::from_checkpoint`], requiring the layer widths of `config`.
+    pub fn from_checkpoint_with_config(path: &std::path::Path, config: &Config) -> anyhow::Result<Self> {
+        Self::from_tensors(encoder_tensors(path)?, path, config)
+    }
+
+    fn from_tensors(
+        encoder: std::collections::HashMap<String, Tensor>,
+        path: &std::path::Path,
+        config: &Config,
+    ) -> anyhow::Result<Self> {
         use anyhow::Context;
-        let all = state_dict(path)?;
-        let mut encoder = select_and_strip(&all, "model.encoder.");
-        if encoder.is_empty() {
-            encoder = select_and_strip(&all, "encoder.");
-        }
-        if encoder.is_empty() {
-            anyhow::bail!(
-                "{} holds no `model.encoder.*` or `encoder.*` weights: not a CLMR checkpoint",
-                path.display()
-            );
-        }
         let vb = VarBuilder::from_tensors(encoder, DType::F32, &candle_core::Device::Cpu);
         Self::load(vb, config).with_context(|| format!("{} does not fit the SampleCNN encoder", path.display()))
     }
+}
+
+fn encoder_tensors(path: &std::path::Path) -> anyhow::Result<std::collections::HashMap<String, Tensor>> {
+    use crate::torch_checkpoint::{select_and_strip, state_dict};
+    let all = state_dict(path)?;
+    let mut encoder = select_and_strip(&all, "model.encoder.");
+    if encoder.is_empty() {
+        encoder = select_and_strip(&all, "encoder.");
+    }
+    if encoder.is_empty() {
+        anyhow::bail!("{} holds no `model.encoder.*` or `encoder.*` weights: not a CLMR checkpoint", path.display());
+    }
+    Ok(encoder)
 }

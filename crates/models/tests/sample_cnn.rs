@@ -16,7 +16,8 @@ fn fixture(path: &str) -> PathBuf {
 
 #[test]
 fn tiny_lightning_checkpoint_matches_clmr_frame_by_frame() {
-    let model = SampleCnn::from_checkpoint(&fixture("clmr/tiny_random.ckpt"), &Config::scaled(8)).unwrap();
+    let model = SampleCnn::from_checkpoint(&fixture("clmr/tiny_random.ckpt")).unwrap();
+    assert_eq!(model.config(), &Config::scaled(8), "widths read from the weights");
     let audio = Array1::<f32>::read_npy(std::fs::File::open(fixture("load/defeat_full.npy")).unwrap()).unwrap();
     let expected =
         Array2::<f32>::read_npy(std::fs::File::open(fixture("clmr/defeat.tiny.frames.npy")).unwrap()).unwrap();
@@ -35,10 +36,10 @@ fn tiny_lightning_checkpoint_matches_clmr_frame_by_frame() {
 
 #[test]
 fn legacy_serialization_and_foreign_files_are_refused_clearly() {
-    let err = SampleCnn::from_checkpoint(&fixture("clmr/tiny_random_legacy.ckpt"), &Config::scaled(8)).unwrap_err();
+    let err = SampleCnn::from_checkpoint(&fixture("clmr/tiny_random_legacy.ckpt")).unwrap_err();
     assert!(format!("{err:#}").contains("legacy"), "{err:#}");
-    let wrong = SampleCnn::from_checkpoint(&fixture("clmr/tiny_random.ckpt"), &Config::clmr()).unwrap_err();
+    let wrong = SampleCnn::from_checkpoint_with_config(&fixture("clmr/tiny_random.ckpt"), &Config::clmr()).unwrap_err();
     assert!(format!("{wrong:#}").contains("tiny_random.ckpt does not fit"), "{wrong:#}");
-    let not_a_checkpoint = SampleCnn::from_checkpoint(&fixture("clmr/manifest.json"), &Config::clmr()).unwrap_err();
+    let not_a_checkpoint = SampleCnn::from_checkpoint(&fixture("clmr/manifest.json")).unwrap_err();
     assert!(format!("{not_a_checkpoint:#}").contains("not a PyTorch checkpoint"), "{not_a_checkpoint:#}");
 }

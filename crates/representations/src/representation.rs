@@ -1,5 +1,6 @@
 //! What every representation provides to the extract contract, and the registry of them.
 
+use crate::weights::WeightOptions;
 use std::path::Path;
 
 /// A way of turning one audio file into one fixed-size float32 vector.
@@ -17,9 +18,11 @@ pub trait Representation: Send + Sync {
 }
 
 /// Representations that can be extracted now.
-pub const AVAILABLE: [&str; 2] = ["chroma", "mfcc"];
+pub const AVAILABLE: [&str; 4] = ["chroma", "mfcc", "musicnn", "clmr"];
 /// Representations of the paper that this build cannot extract yet.
-pub const NOT_YET_AVAILABLE: [&str; 4] = ["choi", "musicnn", "clmr", "jukebox"];
+pub const NOT_YET_AVAILABLE: [&str; 2] = ["choi", "jukebox"];
+/// Representations that run a pretrained network and so need [`representation_with`].
+pub const NEED_WEIGHTS: [&str; 2] = ["musicnn", "clmr"];
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum UnknownRepresentation {
@@ -27,16 +30,51 @@ pub enum UnknownRepresentation {
     NotYetAvailable(String),
     #[error("unknown representation {0:?} (available: {avail})", avail = AVAILABLE.join(", "))]
     Unknown(String),
+    #[error("representation {0:?} runs a pretrained network: load it with its weights (representation_with)")]
+    NeedsWeights(String),
 }
 
-/// Look a representation up by its command-line name.
+/// Look a representation that needs no weights up by its command-line name.
 pub fn representation(name: &str) -> Result<Box<dyn Representation>, UnknownRepresentation> {
     use crate::handcrafted::{Handcrafted, HandcraftedFeature};
     match name {
         "chroma" => Ok(Box::new(Handcrafted::new(HandcraftedFeature::Chroma))),
         "mfcc" => Ok(Box::new(Handcrafted::new(HandcraftedFeature::Mfcc))),
+        other if NEED_WEIGHTS.contains(&other) => Err(UnknownRepresentation::NeedsWeights(other.into())),
         other if NOT_YET_AVAILABLE.contains(&other) => Err(UnknownRepresentation::NotYetAvailable(other.into())),
         other => Err(UnknownRepresentation::Unknown(other.into())),
+    }
+}
+
+/// Any available representation, loading the weights of network ones as `options` says.
+pub fn representation_with(name: &str, options: &WeightOptions) -> anyhow::Result<Box<dyn Representation>> {
+    use crate::musicnn::{MusicnnModel, MusicnnRepresentation};
+    use anyhow::Context;
+    match name {
+        "musicnn" => {
+            let model_name = options.model.as_deref().unwrap_or(MusicnnModel::MsdMusicnnBig.name());
+            let model = MusicnnModel::from_name(model_name).with_context(|| {
+                let names: Vec<_> = MusicnnModel::ALL.iter().map(|m| m.name()).collect();
+                format!("unknown musicnn model {model_name:?} (known: {})", names.join(", "))
+            })?;
+            let dir = crate::weights::musicnn_checkpoint(model.name(), options)?;
+            let network = jukemir_models::musicnn::Musicnn::from_checkpoint(&dir, &model.config())?;
+            Ok(Box::new(MusicnnRepresentation::new(network)))
+        }
+        "clmr" => {
+            if let Some(model) = &options.model {
+                anyhow::bail!("clmr has one model; --model {model:?} does not apply");
+            }
+            let path = crate::weights::clmr_checkpoint(options)?;
+            let encoder = jukemir_models::sample_cnn::SampleCnn::from_checkpoint(&path)?;
+            Ok(Box::new(crate::clmr::ClmrRepresentation::new(encoder)))
+        }
+        other => {
+            if options.weights.is_some() || options.model.is_some() {
+                anyhow::bail!("{other} has no weights: --weights and --model do not apply");
+            }
+            Ok(representation(other)?)
+        }
     }
 }
 
@@ -46,9 +84,10 @@ mod tests {
 
     #[test]
     fn registry_knows_available_and_planned_names() {
-        for name in AVAILABLE {
+        for name in AVAILABLE.into_iter().filter(|n| !NEED_WEIGHTS.contains(n)) {
             assert_eq!(representation(name).unwrap().name(), name);
         }
+        assert!(matches!(representation("musicnn"), Err(UnknownRepresentation::NeedsWeights(_))));
         assert!(matches!(representation("jukebox"), Err(UnknownRepresentation::NotYetAvailable(_))));
         assert!(matches!(representation("nope"), Err(UnknownRepresentation::Unknown(_))));
     }

@@ -1,0 +1,113 @@
+//! Finding a network's weights: a path the user gives, or the files `jukemir weights fetch` put in
+//! the cache (`<cache>/weights/…`), in their original formats.
+
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+
+/// Where a representation looks for its weights.
+#[derive(Debug, Clone, Default)]
+pub struct WeightOptions {
+    /// `--weights`: a file or folder in the network's original format.
+    pub weights: Option<PathBuf>,
+    /// `--model`: which published model, for representations that have several.
+    pub model: Option<String>,
+    /// The cache root; weights fetched by `jukemir weights fetch` live under `<cache>/weights/`.
+    pub cache_root: PathBuf,
+}
+
+/// The file name of the musicnn wheel in the cache.
+pub const MUSICNN_WHEEL: &str = "musicnn-0.1.0-py3-none-any.whl";
+
+fn has_tf_index(dir: &Path) -> bool {
+    std::fs::read_dir(dir)
+        .map(|entries| entries.flatten().any(|e| e.file_name().to_string_lossy().ends_with(".index")))
+        .unwrap_or(false)
+}
+
+/// The checkpoint folder of musicnn `model` inside the wheel, unpacked once into
+/// `<cache>/weights/musicnn/<model>/` (written to a temporary folder, then renamed).
+fn unpack_from_wheel(wheel: &Path, model: &str, cache_root: &Path) -> Result<PathBuf> {
+    let target = cache_root.join("weights/musicnn").join(model);
+    if has_tf_index(&target) {
+        return Ok(target);
+    }
+    let open = || format!("cannot read the musicnn wheel {}", wheel.display());
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(wheel).with_context(open)?).with_context(open)?;
+    let parent = target.parent().expect("has a parent");
+    std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+    let staging = tempfile::Builder::new().prefix(&format!(".{model}.")).tempdir_in(parent)?;
+    for name in [".index", ".data-00000-of-00001"] {
+        let member = format!("musicnn/{model}/{name}");
+        let mut entry = match zip.by_name(&member) {
+            Ok(entry) => entry,
+            Err(zip::result::ZipError::FileNotFound) => {
+                bail!(
+                    "{} has no {member}: the PyPI wheel holds MSD_musicnn, MTT_musicnn and the VGG models",
+                    wheel.display()
+                )
+            }
+            Err(e) => return Err(e).with_context(open),
+        };
+        let mut out = std::fs::File::create(staging.path().join(name))?;
+        std::io::copy(&mut entry, &mut out).with_context(open)?;
+    }
+    std::fs::rename(staging.keep(), &target).with_context(|| format!("cannot create {}", target.display()))?;
+    Ok(target)
+}
+
+/// The TensorFlow checkpoint folder of musicnn `model`.
+///
+/// `--weights` may be the wheel, a checkpoint folder (holding `.index`), or a folder with one
+/// subfolder per model (the `musicnn` package's layout). Without it: `<cache>/weights/musicnn/<model>/`,
+/// else the wheel in `<cache>/weights/musicnn/`.
+pub fn musicnn_checkpoint(model: &str, options: &WeightOptions) -> Result<PathBuf> {
+    if let Some(path) = &options.weights {
+        if path.is_file() {
+            return unpack_from_wheel(path, model, &options.cache_root);
+        }
+        if has_tf_index(path) {
+            return Ok(path.clone());
+        }
+        if has_tf_index(&path.join(model)) {
+            return Ok(path.join(model));
+        }
+        bail!(
+            "--weights {}: expected the musicnn wheel, a TensorFlow checkpoint folder (.index + .data-00000-of-00001) \
+             or a folder holding {model}/",
+            path.display()
+        );
+    }
+    let dir = options.cache_root.join("weights/musicnn");
+    if has_tf_index(&dir.join(model)) {
+        return Ok(dir.join(model));
+    }
+    let wheel = dir.join(MUSICNN_WHEEL);
+    if model != "MSD_musicnn_big" && wheel.is_file() {
+        return unpack_from_wheel(&wheel, model, &options.cache_root);
+    }
+    let fetch = if model == "MSD_musicnn_big" { "musicnn_big" } else { "musicnn" };
+    bail!(
+        "no weights for musicnn model {model} under {}: run `jukemir weights fetch {fetch}` (needs internet), or \
+         pass --weights with the musicnn wheel or a checkpoint folder{}",
+        dir.display(),
+        if model == "MSD_musicnn_big" { ", or choose a model the PyPI wheel has with --model MSD_musicnn" } else { "" }
+    )
+}
+
+/// The CLMR checkpoint: `--weights` (the `.ckpt`, or a folder holding `clmr_epoch=10000.ckpt` as
+/// the release's zip unpacks), else `<cache>/weights/clmr/clmr_epoch=10000.ckpt`.
+pub fn clmr_checkpoint(options: &WeightOptions) -> Result<PathBuf> {
+    const NAME: &str = "clmr_epoch=10000.ckpt";
+    let candidates = match &options.weights {
+        Some(path) if path.is_file() => return Ok(path.clone()),
+        Some(path) => vec![path.join(NAME), path.join("clmr_magnatagatune_mlp").join(NAME)],
+        None => vec![options.cache_root.join("weights/clmr").join(NAME)],
+    };
+    candidates.iter().find(|p| p.is_file()).cloned().with_context(|| {
+        format!(
+            "no CLMR checkpoint at {}: download clmr_magnatagatune_mlp.zip from CLMR's GitHub release 2.1, unpack \
+             it there, or pass --weights <file.ckpt>",
+            candidates[0].display()
+        )
+    })
+}

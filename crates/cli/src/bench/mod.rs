@@ -1,6 +1,7 @@
 //! `jukemir bench`: throughput next to the reference's, measured in the same run.
 
 mod features;
+mod network;
 mod probe;
 
 use clap::Subcommand;
@@ -14,11 +15,16 @@ pub enum BenchCommand {
     /// time for jukemir and for the reference's PyTorch training loop on the same data and threads.
     #[command(long_about = probe::LONG_ABOUT)]
     Probe(probe::ProbeArgs),
+    /// musicnn or clmr over a folder of clips: clips/s and peak memory for jukemir and for the
+    /// reference framework (TensorFlow, PyTorch) with the same threads, and their ratio.
+    #[command(long_about = network::LONG_ABOUT)]
+    Network(network::NetworkArgs),
 }
 
 pub fn run(command: BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::Features(args) => features::features(args),
         BenchCommand::Probe(args) => probe::probe(args),
+        BenchCommand::Network(args) => network::network(args),
     }
 }

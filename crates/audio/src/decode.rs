@@ -1,7 +1,8 @@
 //! Native-rate decoding of a span of frames from any supported file.
 //!
 //! The container is chosen by content (magic bytes), not by extension: datasets ship `.au` files
-//! renamed `.wav` and the like, and a wrong guess must not turn into garbage audio.
+//! renamed `.wav` and the like, and a wrong guess must not turn into garbage audio. Ogg Vorbis goes
+//! to lewton ([`crate::vorbis`]), AU to our own reader, everything else to symphonia.
 
 use std::fs::File;
 use std::io::Read;
@@ -9,6 +10,7 @@ use std::path::Path;
 
 use crate::au::{is_au, AuReader};
 use crate::media::MediaReader;
+use crate::vorbis::{is_ogg_vorbis, VorbisReader, HEAD_LEN};
 use crate::{Audio, AudioError};
 
 /// What a file holds, read from its header without decoding the audio.
@@ -26,6 +28,8 @@ pub struct AudioInfo {
 
 enum Source {
     Au(AuReader),
+    // Boxed: lewton's headers make this reader several hundred bytes.
+    Vorbis(Box<VorbisReader>),
     Media(MediaReader),
 }
 
@@ -40,6 +44,7 @@ impl Opened<'_> {
     pub(crate) fn sample_rate(&self) -> u32 {
         match &self.source {
             Source::Au(r) => r.sample_rate(),
+            Source::Vorbis(r) => r.sample_rate(),
             Source::Media(r) => r.sample_rate(),
         }
     }
@@ -51,6 +56,10 @@ impl Opened<'_> {
             Source::Au(mut r) => {
                 let total = r.frames();
                 (r.read(start, max_frames)?, (start > 0 && start >= total).then_some(total))
+            }
+            Source::Vorbis(r) => {
+                let decoded = r.read(start, max_frames)?;
+                (decoded.audio, decoded.ended_before_start)
             }
             Source::Media(r) => {
                 let decoded = r.read(start, max_frames)?;
@@ -73,7 +82,7 @@ pub(crate) fn open(path: &Path) -> Result<Opened<'_>, AudioError> {
 
 fn open_source(path: &Path) -> Result<Source, AudioError> {
     let mut file = File::open(path).map_err(|e| AudioError::io(path, e))?;
-    let mut head = [0u8; 4];
+    let mut head = [0u8; HEAD_LEN];
     let mut got = 0;
     while got < head.len() {
         match file.read(&mut head[got..]).map_err(|e| AudioError::io(path, e))? {
@@ -86,6 +95,8 @@ fn open_source(path: &Path) -> Result<Source, AudioError> {
     }
     if is_au(&head[..got]) {
         Ok(Source::Au(AuReader::open(path)?))
+    } else if is_ogg_vorbis(&head[..got]) {
+        Ok(Source::Vorbis(Box::new(VorbisReader::open(path)?)))
     } else {
         Ok(Source::Media(MediaReader::open(path)?))
     }
@@ -96,6 +107,9 @@ pub fn probe(path: impl AsRef<Path>) -> Result<AudioInfo, AudioError> {
     Ok(match open_source(path.as_ref())? {
         Source::Au(r) => {
             AudioInfo { sample_rate: r.sample_rate(), channels: r.channels(), frames: Some(r.frames()), codec: "au" }
+        }
+        Source::Vorbis(r) => {
+            AudioInfo { sample_rate: r.sample_rate(), channels: r.channels(), frames: r.frames(), codec: "vorbis" }
         }
         Source::Media(r) => {
             AudioInfo { sample_rate: r.sample_rate(), channels: r.channels(), frames: r.frames(), codec: r.codec() }

@@ -4,9 +4,9 @@
 //! follows `librosa.load` from librosa 0.8.1 on top of soundfile/libsndfile step by step:
 //! [`load`] decodes a span at the native rate ([`decode`]), averages channels like numpy, and
 //! resamples with [`librosa_resample`] (a port of resampy 0.2.2). Decoding uses symphonia for
-//! WAV/MP3/FLAC/Ogg Vorbis and a hand-written reader for Sun `.au` (GTZAN's format), with sample
-//! values scaled as libsndfile scales them. [`write_wav_pcm16`] writes the 16-bit WAVs the
-//! reference produced with ffmpeg.
+//! WAV/MP3/FLAC, lewton for Ogg Vorbis (driven like libsndfile drives libvorbis) and a hand-written
+//! reader for Sun `.au` (GTZAN's format), with sample values scaled as libsndfile scales them.
+//! [`write_wav_pcm16`] writes the 16-bit WAVs the reference produced with ffmpeg.
 
 mod au;
 mod audio;
@@ -15,6 +15,7 @@ mod error;
 mod load;
 mod media;
 pub mod resample;
+mod vorbis;
 mod wav;
 
 pub use audio::Audio;

@@ -1,5 +1,5 @@
-//! Everything symphonia decodes for us: WAV (incl. WAVE_FORMAT_EXTENSIBLE), MP3, FLAC and
-//! Ogg/Vorbis.
+//! Everything symphonia decodes for us: WAV (incl. WAVE_FORMAT_EXTENSIBLE), MP3, FLAC, and Ogg
+//! streams that do not start with Vorbis (Ogg Vorbis itself goes to [`crate::vorbis`]).
 //!
 //! Gapless decoding is on (symphonia 0.6 then strips encoder delay and padding exactly as
 //! mpg123/ffmpeg do), and sample values are symphonia's `f32` conversions, which for integer PCM

@@ -55,6 +55,7 @@ fn representations_of_real_clips_match_the_reference_container() {
             ("musicnn/TRWJAZW128F42760DD_test.mp3", "TRWJAZW128F42760DD_test"),
             ("musicnn/joram-moments_of_clarity-08-solipsism-59-88.mp3", "joram-moments_of_clarity-08-solipsism-59-88"),
             ("wesnoth/defeat.ogg", "defeat"),
+            ("wesnoth/sad.ogg", "sad"),
         ] {
             let ours = repr.extract_file(&shared.join("data/music").join(file)).unwrap();
             let theirs: Array1<f32> = npy(&format!("{stem}.{model}.representation.npy"));

@@ -12,7 +12,10 @@ use std::collections::HashMap;
 use std::path::Path;
 
 pub struct Linear {
-    pub weight: Var,
+    /// Stored transposed, `(in, out)`: `x · W` needs no transpose op in the graph, whose
+    /// backward pass would add a strided gradient (a third of an MLP probe's step time). Saved
+    /// and loaded as torch's `(out, in)`.
+    pub weight_t: Var,
     pub bias: Var,
 }
 
@@ -36,13 +39,16 @@ impl SimpleMlp {
         let mut d = num_features;
         for &out in hidden.iter().chain(std::iter::once(&num_outputs)) {
             let bound = 1.0 / (d as f32).sqrt();
-            let mut uniform = |n: usize, shape: &[usize]| -> Result<Var> {
+            let mut uniform = |n: usize, shape: &[usize]| -> Result<Tensor> {
                 let v: Vec<f32> = (0..n).map(|_| rng.random_range(-bound..bound)).collect();
-                Ok(Var::from_tensor(&Tensor::from_vec(v, shape, &Device::Cpu)?)?)
+                Ok(Tensor::from_vec(v, shape, &Device::Cpu)?)
             };
             let weight = uniform(out * d, &[out, d])?;
             let bias = uniform(out, &[out])?;
-            layers.push(Linear { weight, bias });
+            layers.push(Linear {
+                weight_t: Var::from_tensor(&weight.t()?.contiguous()?)?,
+                bias: Var::from_tensor(&bias)?,
+            });
             d = out;
         }
         Ok(Self { layers, dropout_p })
@@ -91,7 +97,7 @@ impl SimpleMlp {
     fn forward_layers(&self, mut x: Tensor, mut rng: Option<&mut ChaCha8Rng>) -> Result<Tensor> {
         let last = self.layers.len() - 1;
         for (i, layer) in self.layers.iter().enumerate() {
-            x = x.matmul(&layer.weight.as_tensor().t()?)?.broadcast_add(layer.bias.as_tensor())?;
+            x = x.matmul(layer.weight_t.as_tensor())?.broadcast_add(layer.bias.as_tensor())?;
             if i < last {
                 x = self.dropout(&x.relu()?, rng.as_deref_mut())?;
             }
@@ -112,19 +118,19 @@ impl SimpleMlp {
     }
 
     pub fn vars(&self) -> Vec<&Var> {
-        self.layers.iter().flat_map(|l| [&l.weight, &l.bias]).collect()
+        self.layers.iter().flat_map(|l| [&l.weight_t, &l.bias]).collect()
     }
 
     /// Parameters under the reference's state-dict names (`hidden_0.weight`, …, `output.bias`).
-    pub fn named_tensors(&self) -> Vec<(String, Tensor)> {
+    pub fn named_tensors(&self) -> Result<Vec<(String, Tensor)>> {
         let last = self.layers.len() - 1;
         let mut out = Vec::new();
         for (i, l) in self.layers.iter().enumerate() {
             let name = if i == last { "output".to_string() } else { format!("hidden_{i}") };
-            out.push((format!("{name}.weight"), l.weight.as_tensor().clone()));
+            out.push((format!("{name}.weight"), l.weight_t.as_tensor().t()?.contiguous()?));
             out.push((format!("{name}.bias"), l.bias.as_tensor().clone()));
         }
-        out
+        Ok(out)
     }
 
     /// A deep copy of the parameters (the early-stopping checkpoint).
@@ -149,7 +155,7 @@ impl SimpleMlp {
     }
 
     pub fn save_safetensors(&self, path: &Path) -> Result<()> {
-        let map: HashMap<String, Tensor> = self.named_tensors().into_iter().collect();
+        let map: HashMap<String, Tensor> = self.named_tensors()?.into_iter().collect();
         candle_core::safetensors::save(&map, path).with_context(|| format!("cannot write {}", path.display()))
     }
 
@@ -165,7 +171,9 @@ impl SimpleMlp {
                 let t = map.remove(&key).with_context(|| format!("{} has no tensor `{key}`", path.display()))?;
                 Ok(Var::from_tensor(&t.to_dtype(DType::F32)?)?)
             };
-            layers.push(Linear { weight: take("weight")?, bias: take("bias")? });
+            let weight = take("weight")?;
+            let weight_t = Var::from_tensor(&weight.as_tensor().t()?.contiguous()?)?;
+            layers.push(Linear { weight_t, bias: take("bias")? });
         }
         Ok(Self { layers, dropout_p })
     }

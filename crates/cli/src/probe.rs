@@ -233,10 +233,7 @@ fn evaluate(args: EvaluateArgs) -> anyhow::Result<()> {
 }
 
 fn train(args: TrainArgs) -> anyhow::Result<()> {
-    let root = match args.cache_dir {
-        Some(dir) => std::path::absolute(&dir).with_context(|| format!("cannot use {} as cache", dir.display()))?,
-        None => cache_root(),
-    };
+    let root = resolve_cache(args.cache_dir)?;
     let cfg = ProbeConfig::from_file(&args.cfg)?;
     if args.skip_done {
         let dir = jukemir_probe::train::probe_dir(&root.join("probes"), &cfg.dataset, &cfg.representation, &cfg.uid());

@@ -2,8 +2,9 @@
 
 use anyhow::Context;
 use clap::Args;
+use jukemir_probe::atomic::write_atomic;
 use jukemir_probe::report::{chart, collect, render};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 pub const LONG_ABOUT: &str = "Collect the test metrics of every dataset × representation with saved probes \
 (probes/<dataset>/<representation>/ in the cache) into the paper's table: tags ROC-AUC and AP \
@@ -21,15 +22,6 @@ pub struct ReportArgs {
     /// Where to write results.{md,csv,svg} [default: <cache>/report].
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
-}
-
-fn write_atomic(path: &Path, text: &str) -> anyhow::Result<()> {
-    use std::io::Write;
-    let dir = path.parent().expect("output files have a folder");
-    let mut tmp = tempfile::Builder::new().prefix(".report.").tempfile_in(dir)?;
-    tmp.write_all(text.as_bytes())?;
-    tmp.persist(path).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
 }
 
 pub fn run(args: ReportArgs) -> anyhow::Result<()> {
@@ -50,7 +42,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
         ("results.svg", chart::svg(&report, "jukemir: test metrics of the best-on-valid probes")),
     ];
     for (name, text) in files {
-        write_atomic(&out.join(name), &text)?;
+        write_atomic(&out.join(name), text.as_bytes())?;
     }
     println!("wrote results.md, results.csv and results.svg to {}", out.display());
     Ok(())

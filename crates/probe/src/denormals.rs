@@ -3,7 +3,8 @@
 //! features took 3x longer because of it. Values below 1.2e-38 do not change a probe's result.
 
 /// Set FTZ and DAZ for the calling thread (x86-64; elsewhere a no-op). Threads inherit nothing:
-/// call it on every thread that trains, including the thread pool's (see [`thread_pool`]).
+/// call it on every thread that trains (probe kernels run on the training thread: see
+/// `single_threaded_kernels` in the CLI).
 pub fn flush_denormals_on_this_thread() {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: only the FTZ (bit 15) and DAZ (bit 6) flags of this thread's MXCSR change.
@@ -12,17 +13,4 @@ pub fn flush_denormals_on_this_thread() {
         use std::arch::x86_64::{_mm_getcsr, _mm_setcsr};
         _mm_setcsr(_mm_getcsr() | 0x8040);
     }
-}
-
-/// Whether denormals are flushed on the calling thread.
-pub fn denormals_flushed() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    #[allow(deprecated)]
-    // SAFETY: reading MXCSR has no side effects.
-    unsafe {
-        use std::arch::x86_64::_mm_getcsr;
-        _mm_getcsr() & 0x8040 == 0x8040
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    false
 }

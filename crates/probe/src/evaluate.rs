@@ -9,7 +9,6 @@ use crate::scaler::StandardScaler;
 use crate::train::{evaluate, Metrics};
 use anyhow::{ensure, Context, Result};
 use serde::{Deserialize, Serialize};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// What `probe evaluate` leaves in `evaluations/<dataset>/<representation>.json`, for
@@ -46,12 +45,7 @@ impl Evaluation {
     /// Write atomically next to the runs it summarises.
     pub fn save(&self, cache_root: &Path) -> Result<PathBuf> {
         let path = evaluation_path(&self.dataset, &self.representation, cache_root);
-        let dir = path.parent().expect("has a parent");
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        let mut tmp = tempfile::Builder::new().prefix(".evaluation.").tempfile_in(dir)?;
-        tmp.write_all(serde_json::to_string_pretty(self)?.as_bytes())?;
-        tmp.as_file().sync_all()?;
-        tmp.persist(&path).with_context(|| format!("cannot write {}", path.display()))?;
+        crate::atomic::write_atomic(&path, serde_json::to_string_pretty(self)?.as_bytes())?;
         Ok(path)
     }
 

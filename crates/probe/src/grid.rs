@@ -138,13 +138,9 @@ pub fn emit_configs(configs: &[ProbeConfig], cache_root: &Path) -> Result<Vec<Pa
     let probes_root = cache_root.join("probes");
     let mut paths = Vec::with_capacity(configs.len());
     for cfg in configs {
-        let dir = probes_root.join(&cfg.dataset).join(&cfg.representation);
-        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        let path = dir.join(format!("{}.json", cfg.uid()));
+        let path = probes_root.join(&cfg.dataset).join(&cfg.representation).join(format!("{}.json", cfg.uid()));
         if !path.is_file() {
-            let mut tmp = tempfile::Builder::new().prefix(".cfg.").tempfile_in(&dir)?;
-            std::io::Write::write_all(&mut tmp, cfg.to_json().as_bytes())?;
-            tmp.persist(&path).with_context(|| format!("cannot write {}", path.display()))?;
+            crate::atomic::write_atomic(&path, cfg.to_json().as_bytes())?;
         }
         paths.push(path);
     }

@@ -2,6 +2,7 @@
 pub mod metrics;
 
 pub mod adam;
+pub mod atomic;
 pub mod config;
 pub mod data;
 pub mod denormals;

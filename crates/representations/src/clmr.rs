@@ -7,15 +7,12 @@
 
 use crate::representation::Representation;
 use anyhow::{bail, Context};
-use candle_core::{Device, Tensor};
 use jukemir_audio::{load, LoadOptions};
 use jukemir_models::sample_cnn::SampleCnn;
 use std::path::Path;
 
 pub const SAMPLE_RATE: u32 = 22050;
 pub const FRAME_LENGTH: usize = 59409;
-/// Frames run through the network at once: bounds memory (≈ 10 MB per frame in the first block).
-const FRAMES_PER_PASS: usize = 8;
 
 pub struct ClmrRepresentation {
     encoder: SampleCnn,
@@ -45,18 +42,14 @@ impl ClmrRepresentation {
         let frames = Self::frame_count(y.len())?;
         let width = self.encoder.config().out_channels();
         let mut sum = vec![0f64; width];
-        for start in (0..frames).step_by(FRAMES_PER_PASS) {
-            let n = FRAMES_PER_PASS.min(frames - start);
-            let chunk = &y[start * FRAME_LENGTH..(start + n) * FRAME_LENGTH];
-            let x = Tensor::from_slice(chunk, (n, 1, FRAME_LENGTH), &Device::Cpu)?;
-            let out = self.encoder.forward(&x)?.to_vec2::<f32>()?;
-            for row in out {
-                if row.len() != width {
-                    bail!("the encoder gave {} values per frame, expected {width}", row.len());
-                }
-                for (s, v) in sum.iter_mut().zip(row) {
-                    *s += f64::from(v);
-                }
+        // One frame at a time: memory stays at one frame's activations (≈ 10 MB in the first block).
+        for frame in y.chunks_exact(FRAME_LENGTH).take(frames) {
+            let row = self.encoder.forward_frame(frame);
+            if row.len() != width {
+                bail!("the encoder gave {} values per frame, expected {width}", row.len());
+            }
+            for (s, v) in sum.iter_mut().zip(row) {
+                *s += f64::from(v);
             }
         }
         Ok(sum.into_iter().map(|s| (s / frames as f64) as f32).collect())

@@ -5,12 +5,11 @@ use clap::Args;
 use jukemir_representations::handcrafted::{Handcrafted, HandcraftedFeature, SAMPLE_RATE};
 use jukemir_representations::Representation;
 use rayon::prelude::*;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
 
 const LIBROSA_SCRIPT: &str = include_str!("../../../../tools/reference/bench_librosa.py");
-const AUDIO_EXTENSIONS: [&str; 6] = ["wav", "mp3", "au", "flac", "ogg", "oga"];
 
 #[derive(Args)]
 pub struct FeaturesArgs {
@@ -35,7 +34,7 @@ pub struct FeaturesArgs {
 }
 
 pub fn features(args: FeaturesArgs) -> anyhow::Result<()> {
-    let mut files = audio_files(&args.clips)?;
+    let mut files = super::audio_files(&args.clips)?;
     if let Some(limit) = args.limit {
         files.truncate(limit);
     }
@@ -122,25 +121,4 @@ fn librosa_seconds(python: &str, files: &[PathBuf], duration: f64) -> Option<std
     }
     let seconds = value.get("seconds")?.as_object()?;
     Some(seconds.iter().filter_map(|(k, v)| Some((k.clone(), v.as_f64()?))).collect())
-}
-
-fn audio_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).with_context(|| format!("cannot read {}", dir.display()))? {
-            let path = entry?.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path
-                .extension()
-                .and_then(|e| e.to_str())
-                .is_some_and(|e| AUDIO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
-            {
-                out.push(path);
-            }
-        }
-    }
-    out.sort();
-    Ok(out)
 }

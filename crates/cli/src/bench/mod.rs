@@ -4,7 +4,9 @@ mod features;
 mod network;
 mod probe;
 
+use anyhow::Context;
 use clap::Subcommand;
+use std::path::{Path, PathBuf};
 
 #[derive(Subcommand)]
 pub enum BenchCommand {
@@ -27,4 +29,28 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Probe(args) => probe::probe(args),
         BenchCommand::Network(args) => network::network(args),
     }
+}
+
+const AUDIO_EXTENSIONS: [&str; 6] = ["wav", "mp3", "au", "flac", "ogg", "oga"];
+
+/// The audio files under `dir` (searched recursively), sorted.
+pub(super) fn audio_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).with_context(|| format!("cannot read {}", dir.display()))? {
+            let path = entry?.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| AUDIO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+            {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
 }

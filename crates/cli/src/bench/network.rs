@@ -29,7 +29,7 @@ pub enum Network {
 pub struct NetworkArgs {
     #[arg(value_enum)]
     network: Network,
-    /// Folder of clips (all its audio files are used).
+    /// Folder searched recursively for clips (wav, mp3, au, flac, ogg).
     #[arg(default_value = "../shared/data/music/musicnn")]
     clips: PathBuf,
     /// Threads for both sides (0: one per core).
@@ -92,15 +92,7 @@ fn measure(mut command: Command, what: &str) -> anyhow::Result<(Run, Vec<u8>)> {
 pub fn network(args: NetworkArgs) -> anyhow::Result<()> {
     let threads =
         if args.threads == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { args.threads };
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&args.clips)
-        .with_context(|| format!("cannot read {}", args.clips.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
-        .filter(|p| {
-            p.extension().is_some_and(|e| ["wav", "mp3", "ogg", "flac", "au"].contains(&e.to_string_lossy().as_ref()))
-        })
-        .collect();
-    files.sort();
+    let files = super::audio_files(&args.clips)?;
     if files.is_empty() {
         bail!("no audio files in {}", args.clips.display());
     }
@@ -108,7 +100,9 @@ pub fn network(args: NetworkArgs) -> anyhow::Result<()> {
     let input = work.path().join("in");
     std::fs::create_dir(&input)?;
     for f in &files {
-        std::os::unix::fs::symlink(std::path::absolute(f)?, input.join(f.file_name().expect("a file")))?;
+        let link = input.join(f.file_name().expect("a file"));
+        std::os::unix::fs::symlink(std::path::absolute(f)?, &link)
+            .with_context(|| format!("cannot add {} to the clip set (two clips named alike?)", f.display()))?;
     }
     let script = work.path().join("bench_networks.py");
     std::fs::write(&script, SCRIPT)?;

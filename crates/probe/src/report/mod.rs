@@ -122,7 +122,11 @@ pub fn collect(cache_root: &Path, on_evaluate: &mut dyn FnMut(&str, &str)) -> Re
         }
     }
     rows.sort_by_key(|r| representation_rank(&r.representation));
-    Ok(Report { rows: rows.into_iter().map(|r| (paper::row(&r.representation), r)).map(|(p, r)| (r, p)).collect() })
+    let rows = rows.into_iter().map(|r| {
+        let published = paper::row(&r.representation);
+        (r, published)
+    });
+    Ok(Report { rows: rows.collect() })
 }
 
 #[cfg(test)]

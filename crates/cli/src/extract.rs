@@ -29,7 +29,13 @@ patches of its mean_pool and max_pool features: 4194 values for MSD_musicnn_big 
 PyPI wheel's models), or --weights with the wheel or a TensorFlow checkpoint folder
   clmr    CLMR's SampleCNN encoder on 59409-sample frames at 22050 Hz (the last piece dropped), mean over \
 frames: 512 values. Weights: --weights clmr_epoch=10000.ckpt (CLMR release 2.1, clmr_magnatagatune_mlp.zip), \
-or that file under <cache>/weights/clmr/";
+or that file under <cache>/weights/clmr/
+  choi    Choi et al. 2017's Keras convnet on 29 s at 12 kHz (librosa 0.4.0's FFT resampling; shorter clips \
+tiled), each of its 5 blocks averaged: 160 values. Weights: `jukemir weights fetch choi`, or --weights with \
+weights_layer4_theano.hdf5 or its folder. Its batch norms use batch statistics, so a file's vector depends \
+on its batch. As the reference did, the sorted inputs are shuffled (Python 2's random.seed(0)) and cut into \
+batches of --batch-size (default 256; --batch-idx then picks one of these batches), each computed whole: \
+the same folder and batch size give the reference's vectors; another folder listing gives other batches";
 
 #[derive(Args)]
 pub struct ExtractArgs {
@@ -50,7 +56,8 @@ pub struct ExtractArgs {
     #[arg(long, short = 'j', default_value_t = 0, value_name = "N")]
     threads: usize,
     /// The network's weights in their original format (musicnn: the wheel or a checkpoint folder;
-    /// clmr: the .ckpt) [default: what `jukemir weights fetch` put in the cache].
+    /// clmr: the .ckpt; choi: weights_layer4_theano.hdf5) [default: what `jukemir weights fetch`
+    /// put in the cache].
     #[arg(long, value_name = "PATH")]
     weights: Option<PathBuf>,
     /// Which published model (musicnn: MSD_musicnn_big, MSD_musicnn, MTT_musicnn).

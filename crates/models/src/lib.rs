@@ -2,6 +2,7 @@
 //! candle-transformers (one file per model: a `Config`, `load(vb)`, `forward`), and readers for
 //! the formats their weights were published in.
 
+pub mod choi;
 pub mod keras_hdf5;
 pub mod musicnn;
 pub mod sample_cnn;

@@ -4,7 +4,8 @@
 
 use crate::inputs::{check_unique_outputs, list_input_files, output_name, Batch, InputError};
 use crate::npy_io::{is_valid_output, write_vector_atomic};
-use crate::representation::Representation;
+use crate::py2_shuffle::python2_shuffle;
+use crate::representation::{BatchDependence, Representation};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 
@@ -77,23 +78,22 @@ pub fn extract_folder(
         return Err(ExtractError::NoInputDir(input_dir.to_path_buf()));
     }
     let all = list_input_files(input_dir)?;
+    if let Some(dependence) = representation.batch_dependence() {
+        return extract_batches(representation, dependence, all, output_dir, options, progress);
+    }
     let selected = match options.batch {
         Some(batch) => batch.select(&all)?,
         None => &all[..],
     };
     check_unique_outputs(selected)?;
-    std::fs::create_dir_all(output_dir)
-        .map_err(|source| ExtractError::CreateOutputDir { path: output_dir.to_path_buf(), source })?;
+    create_output_dir(output_dir)?;
 
     let dim = Some(representation.dim());
     let (done, pending): (Vec<&PathBuf>, Vec<&PathBuf>) =
         selected.iter().partition(|input| is_valid_output(&output_dir.join(output_name(input)), dim));
     progress.start(pending.len(), done.len());
 
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(options.threads)
-        .build()
-        .map_err(|e| ExtractError::ThreadPool { threads: options.threads, message: e.to_string() })?;
+    let pool = thread_pool(options.threads)?;
     let outcomes: Vec<(PathBuf, Result<(), String>)> = pool.install(|| {
         pending
             .par_iter()
@@ -115,8 +115,101 @@ pub fn extract_folder(
     Ok(report)
 }
 
+fn create_output_dir(output_dir: &Path) -> Result<(), ExtractError> {
+    std::fs::create_dir_all(output_dir)
+        .map_err(|source| ExtractError::CreateOutputDir { path: output_dir.to_path_buf(), source })
+}
+
+fn thread_pool(threads: usize) -> Result<rayon::ThreadPool, ExtractError> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| ExtractError::ThreadPool { threads, message: e.to_string() })
+}
+
+/// The contract for representations whose vectors depend on their batch: the sorted listing is
+/// shuffled as the reference shuffled it and cut into batches of `--batch-size` files; a shard is
+/// one such batch. A batch with any missing output is computed whole (its statistics need every
+/// file), and only the missing outputs are written.
+fn extract_batches(
+    representation: &dyn Representation,
+    dependence: BatchDependence,
+    mut order: Vec<PathBuf>,
+    output_dir: &Path,
+    options: &ExtractOptions,
+    progress: &dyn ExtractProgress,
+) -> Result<ExtractReport, ExtractError> {
+    python2_shuffle(&mut order, dependence.shuffle_seed);
+    let size = options.batch.map_or(dependence.default_batch_size, |b| b.size);
+    let selected = match options.batch {
+        Some(batch) => batch.select(&order)?,
+        None => &order[..],
+    };
+    check_unique_outputs(selected)?;
+    create_output_dir(output_dir)?;
+
+    let dim = Some(representation.dim());
+    let is_done = |input: &PathBuf| is_valid_output(&output_dir.join(output_name(input)), dim);
+    let skipped = selected.iter().filter(|input| is_done(input)).count();
+    progress.start(selected.len() - skipped, skipped);
+    let pool = thread_pool(options.threads)?;
+
+    let mut report = ExtractReport { selected: selected.len(), skipped, ..Default::default() };
+    for (batch_number, batch) in selected.chunks(size).enumerate() {
+        let pending: Vec<usize> = (0..batch.len()).filter(|&i| !is_done(&batch[i])).collect();
+        if pending.is_empty() {
+            continue;
+        }
+        let outcomes: Vec<Result<(), String>> = match pool.install(|| representation.extract_batch(batch)) {
+            Ok(vectors) if vectors.len() == batch.len() => pending
+                .iter()
+                .map(|&i| check_and_write(representation, &vectors[i], &output_dir.join(output_name(&batch[i]))))
+                .collect(),
+            Ok(vectors) => {
+                let bug = format!(
+                    "{} returned {} vectors for a batch of {} files (this is a bug in jukemir)",
+                    representation.name(),
+                    vectors.len(),
+                    batch.len()
+                );
+                pending.iter().map(|_| Err(bug.clone())).collect()
+            }
+            Err(failure) => {
+                let batch_index = options.batch.map_or(batch_number, |b| b.index);
+                let cause = format!("{:#}", failure.error);
+                pending
+                    .iter()
+                    .map(|&i| match failure.file {
+                        Some(bad) if bad == i => Err(cause.clone()),
+                        Some(bad) => Err(format!(
+                            "not computed: {} computes batch {batch_index} as a whole (its vectors depend on the \
+                             batch) and {} in it failed; fix or remove that file and rerun",
+                            representation.name(),
+                            batch[bad].display()
+                        )),
+                        None => Err(format!("batch {batch_index} could not be computed: {cause}")),
+                    })
+                    .collect()
+            }
+        };
+        for (&i, outcome) in pending.iter().zip(outcomes) {
+            progress.file_done(&batch[i], &outcome);
+            match outcome {
+                Ok(()) => report.written += 1,
+                Err(error) => report.failed.push(FailedFile { input: batch[i].clone(), error }),
+            }
+        }
+    }
+    Ok(report)
+}
+
 fn extract_one(representation: &dyn Representation, input: &Path, output: &Path) -> Result<(), String> {
     let vector = representation.extract_file(input).map_err(|e| format!("{e:#}"))?;
+    check_and_write(representation, &vector, output)
+}
+
+/// Writes a vector after checking it has the representation's length and only finite values.
+fn check_and_write(representation: &dyn Representation, vector: &[f32], output: &Path) -> Result<(), String> {
     if vector.len() != representation.dim() {
         return Err(format!(
             "{} produced {} values, expected {} (this is a bug in jukemir)",
@@ -128,5 +221,5 @@ fn extract_one(representation: &dyn Representation, input: &Path, output: &Path)
     if let Some(bad) = vector.iter().position(|v| !v.is_finite()) {
         return Err(format!("value {bad} of the {} vector is not finite ({})", representation.name(), vector[bad]));
     }
-    write_vector_atomic(output, &vector).map_err(|e| format!("cannot write {}: {e}", output.display()))
+    write_vector_atomic(output, vector).map_err(|e| format!("cannot write {}: {e}", output.display()))
 }

@@ -1,7 +1,7 @@
 //! What every representation provides to the extract contract, and the registry of them.
 
 use crate::weights::WeightOptions;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// A way of turning one audio file into one fixed-size float32 vector.
 ///
@@ -15,14 +15,46 @@ pub trait Representation: Send + Sync {
     /// Compute the vector for the audio file at `path`. Errors describe what is wrong with the
     /// file (the contract adds the path).
     fn extract_file(&self, path: &Path) -> anyhow::Result<Vec<f32>>;
+
+    /// `Some` when a file's vector depends on the other files computed with it (choi's batch
+    /// norms use batch statistics). The contract then forms batches as the reference did and
+    /// calls [`Representation::extract_batch`] on whole batches.
+    fn batch_dependence(&self) -> Option<BatchDependence> {
+        None
+    }
+
+    /// The vectors of a whole batch, in order. The default computes each file alone.
+    fn extract_batch(&self, paths: &[PathBuf]) -> Result<Vec<Vec<f32>>, BatchFailure> {
+        paths
+            .iter()
+            .enumerate()
+            .map(|(index, path)| self.extract_file(path).map_err(|error| BatchFailure { file: Some(index), error }))
+            .collect()
+    }
+}
+
+/// How a batch-dependent representation's reference grouped its inputs: the sorted listing,
+/// shuffled as Python 2's `random.seed(shuffle_seed); random.shuffle(paths)` does, cut into
+/// consecutive batches of `--batch-size` files (default `default_batch_size`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchDependence {
+    pub default_batch_size: usize,
+    pub shuffle_seed: u64,
+}
+
+/// Why a batch could not be computed; `file` is the index of the input to blame, if one is.
+#[derive(Debug)]
+pub struct BatchFailure {
+    pub file: Option<usize>,
+    pub error: anyhow::Error,
 }
 
 /// Representations that can be extracted now.
-pub const AVAILABLE: [&str; 4] = ["chroma", "mfcc", "musicnn", "clmr"];
+pub const AVAILABLE: [&str; 5] = ["chroma", "mfcc", "musicnn", "clmr", "choi"];
 /// Representations of the paper that this build cannot extract yet.
-pub const NOT_YET_AVAILABLE: [&str; 2] = ["choi", "jukebox"];
+pub const NOT_YET_AVAILABLE: [&str; 1] = ["jukebox"];
 /// Representations that run a pretrained network and so need [`representation_with`].
-pub const NEED_WEIGHTS: [&str; 2] = ["musicnn", "clmr"];
+pub const NEED_WEIGHTS: [&str; 3] = ["musicnn", "clmr", "choi"];
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum UnknownRepresentation {
@@ -68,6 +100,13 @@ pub fn representation_with(name: &str, options: &WeightOptions) -> anyhow::Resul
             let path = crate::weights::clmr_checkpoint(options)?;
             let encoder = jukemir_models::sample_cnn::SampleCnn::from_checkpoint(&path)?;
             Ok(Box::new(crate::clmr::ClmrRepresentation::new(encoder)))
+        }
+        "choi" => {
+            if let Some(model) = &options.model {
+                anyhow::bail!("choi has one model; --model {model:?} does not apply");
+            }
+            let path = crate::weights::choi_weights(options)?;
+            Ok(Box::new(crate::choi::ChoiRepresentation::from_weights(&path)?))
         }
         other => {
             if options.weights.is_some() || options.model.is_some() {

@@ -111,3 +111,25 @@ pub fn clmr_checkpoint(options: &WeightOptions) -> Result<PathBuf> {
         )
     })
 }
+
+/// The file with all five of choi's blocks.
+pub const CHOI_WEIGHTS: &str = "weights_layer4_theano.hdf5";
+
+/// Choi's Keras weights: `--weights` (the `.hdf5` file, or the folder holding the five
+/// `weights_layer{0..4}_theano.hdf5`), else `<cache>/weights/choi/`. The reference loads one file
+/// per layer; they hold identical values, so only `weights_layer4_theano.hdf5` is needed.
+pub fn choi_weights(options: &WeightOptions) -> Result<PathBuf> {
+    let candidate = match &options.weights {
+        Some(path) if path.is_file() => return Ok(path.clone()),
+        Some(path) => path.join(CHOI_WEIGHTS),
+        None => options.cache_root.join("weights/choi").join(CHOI_WEIGHTS),
+    };
+    if candidate.is_file() {
+        return Ok(candidate);
+    }
+    bail!(
+        "no choi weights at {}: run `jukemir weights fetch choi` (needs internet), or pass --weights with \
+         {CHOI_WEIGHTS} or the folder holding it",
+        candidate.display()
+    )
+}

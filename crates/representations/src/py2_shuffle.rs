@@ -1,0 +1,63 @@
+//! Python 2.7's `random.seed(seed); random.shuffle(x)`, which the choi reference applies to its
+//! sorted input paths before cutting them into batches (its outputs depend on the batch).
+
+use rand_mt::Mt;
+
+/// Python's `random.random()`: 53 random bits from two 32-bit draws (`genrand_res53`).
+fn random(mt: &mut Mt) -> f64 {
+    let a = mt.next_u32() >> 5;
+    let b = mt.next_u32() >> 6;
+    (f64::from(a) * 67108864.0 + f64::from(b)) * (1.0 / 9007199254740992.0)
+}
+
+/// Shuffles `items` in place exactly as Python 2.7 does after `random.seed(seed)`.
+///
+/// Python 2 seeds from an integer by splitting its absolute value into 32-bit words (0 gives the
+/// key `[0]`) and calling `init_by_array`; its `shuffle` then swaps `x[i]` with
+/// `x[int(random() * (i + 1))]` for `i = n−1 … 1`. (Python 3 seeds the same way but shuffles
+/// with `_randbelow`, so its order differs.)
+pub fn python2_shuffle<T>(items: &mut [T], seed: u64) {
+    let mut key: Vec<u32> = Vec::new();
+    let mut rest = seed;
+    while rest > 0 {
+        key.push(rest as u32);
+        rest >>= 32;
+    }
+    if key.is_empty() {
+        key.push(0);
+    }
+    let mut mt = Mt::new_with_key(key);
+    for i in (1..items.len()).rev() {
+        let j = (random(&mut mt) * (i + 1) as f64) as usize;
+        items.swap(i, j);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_draws_equal_pythons() {
+        // Python: random.seed(0); [random.random() for _ in range(2)]
+        let mut mt = Mt::new_with_key([0u32]);
+        assert_eq!(random(&mut mt), 0.8444218515250481);
+        assert_eq!(random(&mut mt), 0.7579544029403025);
+    }
+
+    #[test]
+    fn permutations_equal_python2s() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/choi/py2_shuffle_seed0.json");
+        let fixture: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let permutations = fixture["permutations"].as_object().unwrap();
+        assert!(permutations.len() >= 8);
+        for (n, expected) in permutations {
+            let n: usize = n.parse().unwrap();
+            let mut items: Vec<usize> = (0..n).collect();
+            python2_shuffle(&mut items, 0);
+            let expected: Vec<usize> =
+                expected.as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
+            assert_eq!(items, expected, "n = {n}");
+        }
+    }
+}

@@ -35,7 +35,14 @@ tiled), each of its 5 blocks averaged: 160 values. Weights: `jukemir weights fet
 weights_layer4_theano.hdf5 or its folder. Its batch norms use batch statistics, so a file's vector depends \
 on its batch. As the reference did, the sorted inputs are shuffled (Python 2's random.seed(0)) and cut into \
 batches of --batch-size (default 256; --batch-idx then picks one of these batches), each computed whole: \
-the same folder and batch size give the reference's vectors; another folder listing gives other batches";
+the same folder and batch size give the reference's vectors; another folder listing gives other batches
+  jukebox OpenAI Jukebox 5B as the paper ran it: 44.1 kHz, peak-normalised, first 25 s through the VQ-VAE's \
+top-level encoder (8192 codes needed: audio under 23.78 s is an error), then the first 36 layers of the \
+5B top prior (artist and genre unknown), mean over time: 4800 values. --layers/--pool choose other layers \
+and poolings (the chosen layers' vectors are concatenated). Weights: OpenAI's vqvae.pth.tar and \
+prior_level_2.pth.tar as published (legacy PyTorch format, read directly): `jukemir weights fetch jukebox` or \
+--weights with their folder. Needs about 6 GB of memory (36 layers kept as float16, as the reference \
+rounds them); minutes per clip on a CPU";
 
 #[derive(Args)]
 pub struct ExtractArgs {
@@ -66,11 +73,25 @@ pub struct ExtractArgs {
     /// Cache folder for fetched weights [default: $JUKEMIR_CACHE_DIR, else ~/.jukemir].
     #[arg(long, value_name = "DIR")]
     cache_dir: Option<PathBuf>,
+    /// jukebox: the transformer layers (1–72) whose pooled activations make the vector, in this
+    /// order, e.g. 12,24,36 [default: 36, the paper's].
+    #[arg(long, value_name = "L,…", value_delimiter = ',')]
+    layers: Option<Vec<usize>>,
+    /// jukebox: how each layer's activations over time become one vector: mean (the paper's), max,
+    /// or none (the whole [8192, 4800] matrix, row-major).
+    #[arg(long, value_name = "HOW", value_parser = ["mean", "max", "none"])]
+    pool: Option<String>,
 }
 
 pub fn run(args: ExtractArgs) -> anyhow::Result<()> {
     let cache_root = crate::probe::resolve_cache(args.cache_dir.clone())?;
-    let options = WeightOptions { weights: args.weights.clone(), model: args.model.clone(), cache_root };
+    let options = WeightOptions {
+        weights: args.weights.clone(),
+        model: args.model.clone(),
+        cache_root,
+        layers: args.layers.clone(),
+        pool: args.pool.clone(),
+    };
     let repr = representation_with(&args.representation, &options)?;
     let batch = Batch::resolve(args.batch_size, args.batch_idx, |var| std::env::var(var).ok())?;
     let report = extract_with_progress(repr.as_ref(), &args.input_dir, &args.output_dir, batch, args.threads)?;

@@ -78,9 +78,13 @@ fn batch_index_comes_from_slurm_and_past_the_end_is_an_error() {
 
 #[test]
 fn unknown_and_future_representations_are_refused_clearly() {
-    let run = jukemir(&["extract", "jukebox", ".", "out"], &[]);
+    let run = jukemir(&["extract", "nope", ".", "out"], &[]);
     assert!(!run.status.success());
     assert!(stderr(&run).contains("chroma"), "{}", stderr(&run));
+    let cache = tempfile::tempdir().unwrap();
+    let run = jukemir(&["extract", "jukebox", ".", "out", "--cache-dir", cache.path().to_str().unwrap()], &[]);
+    assert!(!run.status.success());
+    assert!(stderr(&run).contains("weights fetch jukebox"), "{}", stderr(&run));
 }
 
 /// The whole path a user takes (our decoder and resampler, then the features) on a real track,

@@ -21,6 +21,7 @@ use anyhow::{bail, Context, Result};
 use rayon::prelude::*;
 
 use crate::keras_hdf5::KerasWeights;
+use crate::linalg::matmul;
 
 /// The network's fixed hyper-parameters (those of the published weights).
 #[derive(Debug, Clone, PartialEq)]
@@ -202,6 +203,7 @@ impl ChoiConvnet {
             (&padded, cfg.hop, 1),
             (&self.dft, 2 * bins, 1),
             false,
+            1,
         );
         let mut power = vec![0f32; frames * bins];
         for (p, s) in power.chunks_exact_mut(bins).zip(spectrum.chunks_exact(2 * bins)) {
@@ -212,7 +214,7 @@ impl ChoiConvnet {
         }
         // mel^T [n_mels, frames] = param_2^T · power^T, written straight in the 'th' layout.
         let mut mel = vec![0f32; cfg.n_mels * frames];
-        matmul((cfg.n_mels, frames, bins), (&mut mel, frames), (&self.mel, 1, cfg.n_mels), (&power, 1, bins), false);
+        matmul((cfg.n_mels, frames, bins), (&mut mel, frames), (&self.mel, 1, cfg.n_mels), (&power, 1, bins), false, 1);
         for v in &mut mel {
             *v = (10.0 * f64::from(v.max(cfg.amin)).log10()) as f32;
         }
@@ -379,57 +381,13 @@ fn convolve(block: &Block, map: &Map, cout: usize) -> ConvOutput {
             let tap = 3 * i + j;
             let lhs = &block.taps[tap * cout * cin..(tap + 1) * cout * cin];
             let rhs = &padded[i * wide + j..];
-            matmul((cout, n, cin), (&mut data, n), (lhs, cin, 1), (rhs, plane, 1), tap > 0);
+            matmul((cout, n, cin), (&mut data, n), (lhs, cin, 1), (rhs, plane, 1), tap > 0, 1);
         }
     }
     for (o, plane) in data.chunks_exact_mut(n).enumerate() {
         plane.iter_mut().for_each(|v| *v += block.bias[o]);
     }
     ConvOutput { data, rows: h, cols: w }
-}
-
-/// `dst[m×n] (+)= lhs[m×k] · rhs[k×n]` with row/column strides given as `(slice, row stride,
-/// column stride)`; `dst` is row-major with the given row stride. Bounds are checked here so that
-/// the unsafe GEMM call below only ever sees in-range strides.
-fn matmul(
-    (m, n, k): (usize, usize, usize),
-    (dst, dst_rs): (&mut [f32], usize),
-    (lhs, lhs_rs, lhs_cs): (&[f32], usize, usize),
-    (rhs, rhs_rs, rhs_cs): (&[f32], usize, usize),
-    accumulate: bool,
-) {
-    let last = |rows: usize, rs: usize, cols: usize, cs: usize| (rows - 1) * rs + (cols - 1) * cs;
-    if m == 0 || n == 0 || k == 0 {
-        return;
-    }
-    assert!(last(m, dst_rs, n, 1) < dst.len(), "GEMM output out of bounds");
-    assert!(last(m, lhs_rs, k, lhs_cs) < lhs.len(), "GEMM left operand out of bounds");
-    assert!(last(k, rhs_rs, n, rhs_cs) < rhs.len(), "GEMM right operand out of bounds");
-    // SAFETY: every index the GEMM touches is below the bound checked above, and `dst` does not
-    // alias the operands (it is a unique borrow).
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            1,
-            dst_rs as isize,
-            accumulate,
-            lhs.as_ptr(),
-            lhs_cs as isize,
-            lhs_rs as isize,
-            rhs.as_ptr(),
-            rhs_cs as isize,
-            rhs_rs as isize,
-            if accumulate { 1.0 } else { 0.0 },
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        );
-    }
 }
 
 #[cfg(test)]

@@ -3,8 +3,11 @@
 //! the formats their weights were published in.
 
 pub mod choi;
+pub mod jukebox;
 pub mod keras_hdf5;
+pub mod linalg;
 pub mod musicnn;
 pub mod sample_cnn;
 pub mod tf_checkpoint;
 pub mod torch_checkpoint;
+pub mod torch_legacy;

@@ -1,8 +1,9 @@
 //! PyTorch checkpoints (`torch.save`): the zip format of torch ≥ 1.6, read with candle's pickle
-//! reader, including PyTorch Lightning checkpoints whose weights sit under `state_dict`.
+//! reader, and the legacy format of older torch, read with [`crate::torch_legacy`]; including
+//! PyTorch Lightning checkpoints whose weights sit under `state_dict`.
 
 use anyhow::{bail, Context, Result};
-use candle_core::Tensor;
+use candle_core::{DType, Device, Tensor};
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
@@ -28,14 +29,12 @@ pub fn serialization(path: &Path) -> Result<Serialization> {
 }
 
 /// Every tensor of the checkpoint's `state_dict` (a Lightning checkpoint) or of the top-level
-/// dict (a plain state dict), by name.
+/// dict (a plain state dict), by name, in the dtype it was saved in. Legacy files go through
+/// [`crate::torch_legacy::LegacyCheckpoint`], which also looks under `model` (OpenAI's layout) and
+/// strips a leading `module.` from names.
 pub fn state_dict(path: &Path) -> Result<HashMap<String, Tensor>> {
     if serialization(path)? == Serialization::Legacy {
-        bail!(
-            "{} uses PyTorch's legacy (pre-1.6) serialization, which this version reads only for Jukebox \
-             checkpoints; re-save it with torch ≥ 1.6: torch.save(torch.load(path), path)",
-            path.display()
-        );
+        return legacy_state_dict(path);
     }
     let read = |key| candle_core::pickle::read_all_with_key(path, key);
     let tensors = match read(Some("state_dict")) {
@@ -49,4 +48,28 @@ pub fn state_dict(path: &Path) -> Result<HashMap<String, Tensor>> {
 /// `load_encoder_checkpoint`: `model.encoder.` in a Lightning checkpoint).
 pub fn select_and_strip(tensors: &HashMap<String, Tensor>, marker: &str) -> HashMap<String, Tensor> {
     tensors.iter().filter(|(k, _)| k.contains(marker)).map(|(k, t)| (k.replace(marker, ""), t.clone())).collect()
+}
+
+fn legacy_state_dict(path: &Path) -> Result<HashMap<String, Tensor>> {
+    use crate::torch_legacy::{LegacyCheckpoint, StorageDtype};
+    let ckpt = LegacyCheckpoint::open(path)?;
+    let mut out = HashMap::with_capacity(ckpt.len());
+    for (name, info) in ckpt.tensors() {
+        let dtype = match info.dtype {
+            StorageDtype::F64 => DType::F64,
+            StorageDtype::F32 => DType::F32,
+            StorageDtype::F16 => DType::F16,
+            StorageDtype::BF16 => DType::BF16,
+            StorageDtype::I64 => DType::I64,
+            StorageDtype::I32 => DType::I32,
+            StorageDtype::I16 => DType::I16,
+            StorageDtype::U8 | StorageDtype::Bool => DType::U8,
+            other => bail!("{}: tensor `{name}` is stored as {other}, which candle has no type for", path.display()),
+        };
+        let bytes = ckpt.read_bytes(name)?;
+        let tensor = Tensor::from_raw_buffer(&bytes, dtype, &info.shape, &Device::Cpu)
+            .with_context(|| format!("{}: tensor `{name}`", path.display()))?;
+        out.insert(name.to_string(), tensor);
+    }
+    Ok(out)
 }

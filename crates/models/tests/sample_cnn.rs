@@ -35,9 +35,25 @@ fn tiny_lightning_checkpoint_matches_clmr_frame_by_frame() {
 }
 
 #[test]
-fn legacy_serialization_and_foreign_files_are_refused_clearly() {
-    let err = SampleCnn::from_checkpoint(&fixture("clmr/tiny_random_legacy.ckpt")).unwrap_err();
-    assert!(format!("{err:#}").contains("legacy"), "{err:#}");
+fn legacy_serialization_loads_the_same_weights_and_foreign_files_are_refused_clearly() {
+    use jukemir_models::torch_checkpoint::{serialization, state_dict, Serialization};
+    let (zip, legacy) = (fixture("clmr/tiny_random.ckpt"), fixture("clmr/tiny_random_legacy.ckpt"));
+    assert_eq!(serialization(&legacy).unwrap(), Serialization::Legacy);
+    let (a, b) = (state_dict(&zip).unwrap(), state_dict(&legacy).unwrap());
+    let mut keys: Vec<_> = a.keys().collect();
+    keys.sort();
+    let mut legacy_keys: Vec<_> = b.keys().collect();
+    legacy_keys.sort();
+    assert_eq!(keys, legacy_keys);
+    for k in keys {
+        let (x, y) = (&a[k], &b[k]);
+        assert_eq!((x.dtype(), x.dims()), (y.dtype(), y.dims()), "{k}");
+        let (x, y) = (x.flatten_all().unwrap(), y.flatten_all().unwrap());
+        let (x, y) = (x.to_dtype(candle_core::DType::F64).unwrap(), y.to_dtype(candle_core::DType::F64).unwrap());
+        assert_eq!(x.to_vec1::<f64>().unwrap(), y.to_vec1::<f64>().unwrap(), "{k}");
+    }
+    let model = SampleCnn::from_checkpoint(&legacy).unwrap();
+    assert_eq!(model.config(), &Config::scaled(8));
     let wrong = SampleCnn::from_checkpoint_with_config(&fixture("clmr/tiny_random.ckpt"), &Config::clmr()).unwrap_err();
     assert!(format!("{wrong:#}").contains("tiny_random.ckpt does not fit"), "{wrong:#}");
     let not_a_checkpoint = SampleCnn::from_checkpoint(&fixture("clmr/manifest.json")).unwrap_err();

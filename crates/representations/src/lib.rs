@@ -8,6 +8,7 @@ pub mod clmr;
 pub mod extract;
 pub mod handcrafted;
 pub mod inputs;
+pub mod jukebox;
 pub mod moments;
 pub mod musicnn;
 pub mod npy_io;

@@ -50,11 +50,11 @@ pub struct BatchFailure {
 }
 
 /// Representations that can be extracted now.
-pub const AVAILABLE: [&str; 5] = ["chroma", "mfcc", "musicnn", "clmr", "choi"];
+pub const AVAILABLE: [&str; 6] = ["chroma", "mfcc", "musicnn", "clmr", "choi", "jukebox"];
 /// Representations of the paper that this build cannot extract yet.
-pub const NOT_YET_AVAILABLE: [&str; 1] = ["jukebox"];
+pub const NOT_YET_AVAILABLE: [&str; 0] = [];
 /// Representations that run a pretrained network and so need [`representation_with`].
-pub const NEED_WEIGHTS: [&str; 3] = ["musicnn", "clmr", "choi"];
+pub const NEED_WEIGHTS: [&str; 4] = ["musicnn", "clmr", "choi", "jukebox"];
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum UnknownRepresentation {
@@ -82,6 +82,9 @@ pub fn representation(name: &str) -> Result<Box<dyn Representation>, UnknownRepr
 pub fn representation_with(name: &str, options: &WeightOptions) -> anyhow::Result<Box<dyn Representation>> {
     use crate::musicnn::{MusicnnModel, MusicnnRepresentation};
     use anyhow::Context;
+    if name != "jukebox" && (options.layers.is_some() || options.pool.is_some()) {
+        anyhow::bail!("--layers and --pool apply to jukebox only");
+    }
     match name {
         "musicnn" => {
             let model_name = options.model.as_deref().unwrap_or(MusicnnModel::MsdMusicnnBig.name());
@@ -108,6 +111,23 @@ pub fn representation_with(name: &str, options: &WeightOptions) -> anyhow::Resul
             let path = crate::weights::choi_weights(options)?;
             Ok(Box::new(crate::choi::ChoiRepresentation::from_weights(&path)?))
         }
+        "jukebox" => {
+            use crate::jukebox::{JukeboxConfig, JukeboxRepresentation, Pool, DEFAULT_LAYER};
+            use jukemir_models::torch_legacy::LegacyCheckpoint;
+            if let Some(model) = &options.model {
+                anyhow::bail!("jukebox runs the 5B model; --model {model:?} does not apply");
+            }
+            let (vqvae_path, prior_path) = crate::weights::jukebox_checkpoints(options)?;
+            let vqvae = LegacyCheckpoint::open(&vqvae_path)?;
+            let prior = LegacyCheckpoint::open(&prior_path)?;
+            let layers = options.layers.clone().unwrap_or_else(|| vec![DEFAULT_LAYER]);
+            let pool = Pool::from_name(options.pool.as_deref().unwrap_or("mean"))?;
+            let config = JukeboxConfig {
+                prior: jukemir_models::jukebox::prior::PriorConfig { depth: 72, ..JukeboxConfig::jukebox_5b().prior },
+                ..JukeboxConfig::jukebox_5b()
+            };
+            Ok(Box::new(JukeboxRepresentation::load(&vqvae, &prior, &config, &layers, pool)?))
+        }
         other => {
             if options.weights.is_some() || options.model.is_some() {
                 anyhow::bail!("{other} has no weights: --weights and --model do not apply");
@@ -127,7 +147,7 @@ mod tests {
             assert_eq!(representation(name).unwrap().name(), name);
         }
         assert!(matches!(representation("musicnn"), Err(UnknownRepresentation::NeedsWeights(_))));
-        assert!(matches!(representation("jukebox"), Err(UnknownRepresentation::NotYetAvailable(_))));
+        assert!(matches!(representation("jukebox"), Err(UnknownRepresentation::NeedsWeights(_))));
         assert!(matches!(representation("nope"), Err(UnknownRepresentation::Unknown(_))));
     }
 }

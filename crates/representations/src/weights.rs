@@ -13,6 +13,10 @@ pub struct WeightOptions {
     pub model: Option<String>,
     /// The cache root; weights fetched by `jukemir weights fetch` live under `<cache>/weights/`.
     pub cache_root: PathBuf,
+    /// `--layers` (jukebox): 1-based transformer layers whose pooled activations make the vector.
+    pub layers: Option<Vec<usize>>,
+    /// `--pool` (jukebox): `mean`, `max` or `none`.
+    pub pool: Option<String>,
 }
 
 /// The file name of the musicnn wheel in the cache.
@@ -132,4 +136,36 @@ pub fn choi_weights(options: &WeightOptions) -> Result<PathBuf> {
          {CHOI_WEIGHTS} or the folder holding it",
         candidate.display()
     )
+}
+
+/// The Jukebox checkpoints' file names, as OpenAI publishes them under `models/5b/`.
+pub const JUKEBOX_VQVAE: &str = "vqvae.pth.tar";
+pub const JUKEBOX_PRIOR: &str = "prior_level_2.pth.tar";
+
+/// The folder holding Jukebox's `vqvae.pth.tar` and `prior_level_2.pth.tar`: `--weights`, else
+/// `<cache>/weights/jukebox/5b/` (where `jukemir weights fetch jukebox` puts them).
+pub fn jukebox_checkpoints(options: &WeightOptions) -> Result<(PathBuf, PathBuf)> {
+    let dir = match &options.weights {
+        Some(path) if path.is_file() => {
+            bail!(
+                "--weights {} is a file: jukebox needs the folder holding {JUKEBOX_VQVAE} and {JUKEBOX_PRIOR}",
+                path.display()
+            )
+        }
+        Some(path) => path.clone(),
+        None => options.cache_root.join("weights/jukebox/5b"),
+    };
+    let (vqvae, prior) = (dir.join(JUKEBOX_VQVAE), dir.join(JUKEBOX_PRIOR));
+    for file in [&vqvae, &prior] {
+        if !file.is_file() {
+            bail!(
+                "no {} in {}: run `jukemir weights fetch jukebox` (needs internet, about 10 GB), or pass --weights with \
+                 the folder holding OpenAI's {JUKEBOX_VQVAE} and {JUKEBOX_PRIOR} (from \
+                 https://openaipublic.azureedge.net/jukebox/models/5b/)",
+                file.file_name().unwrap_or_default().to_string_lossy(),
+                dir.display()
+            );
+        }
+    }
+    Ok((vqvae, prior))
 }

@@ -48,6 +48,7 @@ fn representations_of_real_clips_match_the_reference_container() {
             weights: Some(wheel.clone()),
             model: Some(model.into()),
             cache_root: cache.path().to_path_buf(),
+            ..Default::default()
         };
         let repr = representation_with("musicnn", &options).unwrap();
         assert_eq!(repr.dim(), 1506);
@@ -84,6 +85,7 @@ fn missing_weights_and_short_audio_say_what_to_do() {
             weights: Some(wheel),
             model: Some("MSD_musicnn".into()),
             cache_root: cache.path().to_path_buf(),
+            ..Default::default()
         };
         let repr = representation_with("musicnn", &options).unwrap();
         let dir = tempfile::tempdir().unwrap();

@@ -1,6 +1,7 @@
 //! `jukemir bench`: throughput next to the reference's, measured in the same run.
 
 mod features;
+mod jukebox;
 mod network;
 mod probe;
 
@@ -21,6 +22,10 @@ pub enum BenchCommand {
     /// reference framework (TensorFlow, PyTorch) with the same threads, and their ratio.
     #[command(long_about = network::LONG_ABOUT)]
     Network(network::NetworkArgs),
+    /// The Jukebox 5B prior's transformer blocks at full size with random weights: seconds per
+    /// block and per clip, GFLOP/s against this machine's peak, and peak memory, next to PyTorch's.
+    #[command(long_about = jukebox::LONG_ABOUT)]
+    Jukebox(jukebox::JukeboxArgs),
 }
 
 pub fn run(command: BenchCommand) -> anyhow::Result<()> {
@@ -28,6 +33,7 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Features(args) => features::features(args),
         BenchCommand::Probe(args) => probe::probe(args),
         BenchCommand::Network(args) => network::network(args),
+        BenchCommand::Jukebox(args) => jukebox::jukebox(args),
     }
 }
 

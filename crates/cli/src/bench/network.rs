@@ -49,13 +49,13 @@ pub struct NetworkArgs {
     cache_dir: Option<PathBuf>,
 }
 
-struct Run {
-    seconds: f64,
-    peak_mib: f64,
+pub(super) struct Run {
+    pub seconds: f64,
+    pub peak_mib: f64,
 }
 
 /// Run `command` to completion; its wall time and peak RSS (from `wait4`).
-fn measure(mut command: Command, what: &str) -> anyhow::Result<(Run, Vec<u8>)> {
+pub(super) fn measure(mut command: Command, what: &str) -> anyhow::Result<(Run, Vec<u8>)> {
     let start = Instant::now();
     let child = command
         .stdout(std::process::Stdio::piped())

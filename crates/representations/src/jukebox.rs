@@ -1,0 +1,176 @@
+//! The reference's jukebox container (jukemir `representations/jukebox/main.py`): audio at 44.1 kHz
+//! peak-normalised over the whole file, its first 25 s encoded by the 5B VQ-VAE's level-2 encoder
+//! into codes, the first 8192 codes through the first 36 layers of the 5B top prior (artist and
+//! genre "unknown", 62 s total length, offset 0), and the activations' mean over time: 4800 values.
+//!
+//! Other layers and poolings are offered too (`--layers`, `--pool`): the vector is then the chosen
+//! layers' pooled activations one after the other.
+
+use crate::representation::Representation;
+use anyhow::{bail, Context, Result};
+use jukemir_audio::{load, peak_normalize, LoadOptions};
+use jukemir_models::jukebox::conditioning::{Conditioning, ConditioningConfig};
+use jukemir_models::jukebox::encoder::{EncoderConfig, JukeboxEncoder};
+use jukemir_models::jukebox::prior::{JukeboxPrior, PriorConfig};
+use jukemir_models::jukebox::TensorSource;
+use std::path::Path;
+
+pub const SAMPLE_RATE: u32 = 44100;
+/// The reference encodes the first 25 s.
+pub const SECONDS: usize = 25;
+/// The reference's layer: the residual stream after 36 of the prior's 72 layers.
+pub const DEFAULT_LAYER: usize = 36;
+
+/// How the activations `[n_ctx, width]` of a layer become one vector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pool {
+    /// Mean over time (the reference's).
+    Mean,
+    /// Maximum over time.
+    Max,
+    /// No pooling: the whole `[n_ctx, width]` matrix, row-major.
+    None,
+}
+
+impl Pool {
+    pub fn from_name(name: &str) -> Result<Pool> {
+        Ok(match name {
+            "mean" => Pool::Mean,
+            "max" => Pool::Max,
+            "none" => Pool::None,
+            other => bail!("unknown pooling {other:?} (mean, max or none)"),
+        })
+    }
+
+    fn apply(self, x: &[f32], rows: usize, width: usize) -> Vec<f32> {
+        match self {
+            Pool::None => x.to_vec(),
+            Pool::Max => {
+                let mut out = vec![f32::NEG_INFINITY; width];
+                for row in x.chunks_exact(width).take(rows) {
+                    out.iter_mut().zip(row).for_each(|(o, &v)| *o = o.max(v));
+                }
+                out
+            }
+            Pool::Mean => {
+                let mut sum = vec![0f64; width];
+                for row in x.chunks_exact(width).take(rows) {
+                    sum.iter_mut().zip(row).for_each(|(s, &v)| *s += f64::from(v));
+                }
+                sum.into_iter().map(|s| (s / rows as f64) as f32).collect()
+            }
+        }
+    }
+}
+
+/// The three models' hparams.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JukeboxConfig {
+    pub encoder: EncoderConfig,
+    pub prior: PriorConfig,
+    pub conditioning: ConditioningConfig,
+}
+
+impl JukeboxConfig {
+    /// The 5B model as the reference container builds it (36 prior layers).
+    pub fn jukebox_5b() -> Self {
+        JukeboxConfig {
+            encoder: EncoderConfig::jukebox_5b(),
+            prior: PriorConfig::jukebox_5b(),
+            conditioning: ConditioningConfig::jukebox_5b(),
+        }
+    }
+}
+
+pub struct JukeboxRepresentation {
+    encoder: JukeboxEncoder,
+    prior: JukeboxPrior,
+    conditioning: Conditioning,
+    /// 1-based layer numbers whose pooled activations make the vector, in this order.
+    layers: Vec<usize>,
+    pool: Pool,
+}
+
+impl JukeboxRepresentation {
+    /// Loads the VQ-VAE's level-2 encoder and bottleneck from `vqvae`, and the prior layers up to
+    /// the highest of `layers` (1-based) from `prior`.
+    pub fn load(
+        vqvae: &dyn TensorSource,
+        prior: &dyn TensorSource,
+        config: &JukeboxConfig,
+        layers: &[usize],
+        pool: Pool,
+    ) -> Result<Self> {
+        let Some(&deepest) = layers.iter().max() else { bail!("no layers chosen") };
+        if layers.contains(&0) {
+            bail!("layers are numbered from 1 (the output of the first transformer block)");
+        }
+        let mut prior_config = config.prior.clone();
+        if deepest > prior_config.depth {
+            bail!("layer {deepest} asked for; the model is built with {} layers", prior_config.depth);
+        }
+        prior_config.depth = deepest;
+        let encoder = JukeboxEncoder::load(vqvae, &config.encoder).context("cannot load the VQ-VAE encoder")?;
+        let conditioning =
+            Conditioning::load(prior, &config.conditioning).context("cannot load the prior's label conditioner")?;
+        let prior = JukeboxPrior::load(prior, &prior_config).context("cannot load the prior")?;
+        Ok(JukeboxRepresentation { encoder, prior, conditioning, layers: layers.to_vec(), pool })
+    }
+
+    /// The codes of 44.1 kHz mono audio, as the reference computes them: peak normalisation over
+    /// the whole signal, then the first 25 s encoded.
+    pub fn codes(&self, mut audio: Vec<f32>) -> Result<Vec<u32>> {
+        peak_normalize(&mut audio);
+        audio.truncate(SAMPLE_RATE as usize * SECONDS);
+        let encoded = self.encoder.encode(&audio);
+        let needed = self.prior.config().n_ctx;
+        if encoded.codes.len() < needed {
+            let hop = self.encoder.config().hop_length();
+            bail!(
+                "audio too short for jukebox: {:.2} s gives {} codes, the prior needs {needed} ({} samples, {:.2} s at \
+                 {SAMPLE_RATE} Hz); the reference fails on such files too",
+                audio.len() as f64 / f64::from(SAMPLE_RATE),
+                encoded.codes.len(),
+                needed * hop,
+                (needed * hop) as f64 / f64::from(SAMPLE_RATE)
+            );
+        }
+        Ok(encoded.codes)
+    }
+
+    /// The vector for a clip's codes: the chosen layers' pooled activations, concatenated.
+    pub fn from_codes(&self, codes: &[u32]) -> Result<Vec<f32>> {
+        let config = self.prior.config();
+        let (n, w) = (config.n_ctx, config.width);
+        let mut x = self.prior.embed(codes, &self.conditioning)?;
+        let deepest = self.layers.iter().copied().max().unwrap_or(0);
+        let mut pooled: Vec<Option<Vec<f32>>> = vec![None; deepest + 1];
+        self.prior.forward(&mut x, deepest, &mut |d, stream| {
+            if self.layers.contains(&(d + 1)) {
+                pooled[d + 1] = Some(self.pool.apply(stream, n, w));
+            }
+        })?;
+        Ok(self.layers.iter().flat_map(|&l| pooled[l].clone().unwrap_or_default()).collect())
+    }
+}
+
+impl Representation for JukeboxRepresentation {
+    fn name(&self) -> &'static str {
+        "jukebox"
+    }
+
+    fn dim(&self) -> usize {
+        let config = self.prior.config();
+        let per_layer = match self.pool {
+            Pool::None => config.n_ctx * config.width,
+            _ => config.width,
+        };
+        per_layer * self.layers.len()
+    }
+
+    fn extract_file(&self, path: &Path) -> Result<Vec<f32>> {
+        let audio = load(path, &LoadOptions::at_rate(SAMPLE_RATE)).context("cannot load the audio")?;
+        let codes = self.codes(audio.samples)?;
+        self.from_codes(&codes)
+    }
+}

@@ -40,8 +40,8 @@ the same folder and batch size give the reference's vectors; another folder list
 top-level encoder (8192 codes needed: audio under 23.78 s is an error), then the first 36 layers of the \
 5B top prior (artist and genre unknown), mean over time: 4800 values. --layers/--pool choose other layers \
 and poolings (the chosen layers' vectors are concatenated). Weights: OpenAI's vqvae.pth.tar and \
-prior_level_2.pth.tar as published (legacy PyTorch format, read directly): `jukemir weights fetch jukebox` or \
---weights with their folder. Needs about 6 GB of memory (36 layers kept as float16, as the reference \
+prior_level_2.pth.tar as published (legacy PyTorch format, read directly) from \
+https://openaipublic.azureedge.net/jukebox/models/5b/, in <cache>/weights/jukebox/5b/ or the folder --weights names. Needs about 6 GB of memory (36 layers kept as float16, as the reference \
 rounds them); minutes per clip on a CPU";
 
 #[derive(Args)]

@@ -84,7 +84,7 @@ fn unknown_and_future_representations_are_refused_clearly() {
     let cache = tempfile::tempdir().unwrap();
     let run = jukemir(&["extract", "jukebox", ".", "out", "--cache-dir", cache.path().to_str().unwrap()], &[]);
     assert!(!run.status.success());
-    assert!(stderr(&run).contains("weights fetch jukebox"), "{}", stderr(&run));
+    assert!(stderr(&run).contains("openaipublic.azureedge.net/jukebox/models/5b/"), "{}", stderr(&run));
 }
 
 /// The whole path a user takes (our decoder and resampler, then the features) on a real track,

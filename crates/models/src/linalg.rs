@@ -30,6 +30,12 @@ pub(crate) fn matmul(
     assert!(last(m, dst_rs, n, 1) < dst.len(), "GEMM output out of bounds");
     assert!(last(m, lhs_rs, k, lhs_cs) < lhs.len(), "GEMM left operand out of bounds");
     assert!(last(k, rhs_rs, n, rhs_cs) < rhs.len(), "GEMM right operand out of bounds");
+    #[cfg(feature = "openblas")]
+    if threads > 1
+        && openblas::sgemm((m, n, k), (dst, dst_rs), (lhs, lhs_rs, lhs_cs), (rhs, rhs_rs, rhs_cs), accumulate, threads)
+    {
+        return;
+    }
     let parallelism = if threads > 1 { gemm::Parallelism::Rayon(threads) } else { gemm::Parallelism::None };
     // SAFETY: every index the GEMM touches is below a bound checked above, and `dst` is a unique
     // borrow, so it cannot alias the operands.
@@ -71,4 +77,63 @@ pub fn peak_gflops(n: usize, threads: usize) -> f64 {
             2.0 * (n as f64).powi(3) / start.elapsed().as_secs_f64() / 1e9
         })
         .fold(0.0, f64::max)
+}
+
+/// The system OpenBLAS for the large, multi-threaded products (`--features openblas`). Small
+/// products run on rayon threads with `gemm`, so OpenBLAS's own threads never stack on them.
+#[cfg(feature = "openblas")]
+mod openblas {
+    use cblas_sys::{cblas_sgemm, CBLAS_LAYOUT, CBLAS_TRANSPOSE};
+
+    // Links the system library (Debian's libopenblas-dev); cblas-sys only declares the functions.
+    #[link(name = "openblas")]
+    extern "C" {
+        fn openblas_set_num_threads(threads: std::os::raw::c_int);
+    }
+
+    /// BLAS takes each operand with one unit stride; returns `false` (nothing done) for other
+    /// layouts or sizes beyond `i32`.
+    pub(super) fn sgemm(
+        (m, n, k): (usize, usize, usize),
+        (dst, dst_rs): (&mut [f32], usize),
+        (lhs, lhs_rs, lhs_cs): super::Operand,
+        (rhs, rhs_rs, rhs_cs): super::Operand,
+        accumulate: bool,
+        threads: usize,
+    ) -> bool {
+        let layout = |rs: usize, cs: usize, rows: usize, cols: usize| match (rs, cs) {
+            (rs, 1) if rs >= cols.max(1) => Some((CBLAS_TRANSPOSE::CblasNoTrans, rs)),
+            (1, cs) if cs >= rows.max(1) => Some((CBLAS_TRANSPOSE::CblasTrans, cs)),
+            _ => None,
+        };
+        let (Some((ta, lda)), Some((tb, ldb))) = (layout(lhs_rs, lhs_cs, m, k), layout(rhs_rs, rhs_cs, k, n)) else {
+            return false;
+        };
+        let fits = |v: usize| i32::try_from(v).is_ok();
+        if ![m, n, k, lda, ldb, dst_rs, threads].into_iter().all(fits) || dst_rs < n {
+            return false;
+        }
+        // SAFETY: the caller checked that every element these strides reach lies inside the
+        // slices; `dst` is a unique borrow. OpenBLAS is thread-safe for concurrent calls.
+        unsafe {
+            openblas_set_num_threads(threads as i32);
+            cblas_sgemm(
+                CBLAS_LAYOUT::CblasRowMajor,
+                ta,
+                tb,
+                m as i32,
+                n as i32,
+                k as i32,
+                1.0,
+                lhs.as_ptr(),
+                lda as i32,
+                rhs.as_ptr(),
+                ldb as i32,
+                if accumulate { 1.0 } else { 0.0 },
+                dst.as_mut_ptr(),
+                dst_rs as i32,
+            );
+        }
+        true
+    }
 }

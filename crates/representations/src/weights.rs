@@ -142,8 +142,13 @@ pub fn choi_weights(options: &WeightOptions) -> Result<PathBuf> {
 pub const JUKEBOX_VQVAE: &str = "vqvae.pth.tar";
 pub const JUKEBOX_PRIOR: &str = "prior_level_2.pth.tar";
 
+/// Where OpenAI publishes the 5B checkpoints. No checksum or size is published for them, so they
+/// are not in `jukemir weights fetch`'s registry (which verifies every file it downloads); loading
+/// checks their structure instead (every tensor the model reads must be there, with its shape).
+pub const JUKEBOX_URL: &str = "https://openaipublic.azureedge.net/jukebox/models/5b/";
+
 /// The folder holding Jukebox's `vqvae.pth.tar` and `prior_level_2.pth.tar`: `--weights`, else
-/// `<cache>/weights/jukebox/5b/` (where `jukemir weights fetch jukebox` puts them).
+/// `<cache>/weights/jukebox/5b/`.
 pub fn jukebox_checkpoints(options: &WeightOptions) -> Result<(PathBuf, PathBuf)> {
     let dir = match &options.weights {
         Some(path) if path.is_file() => {
@@ -159,9 +164,9 @@ pub fn jukebox_checkpoints(options: &WeightOptions) -> Result<(PathBuf, PathBuf)
     for file in [&vqvae, &prior] {
         if !file.is_file() {
             bail!(
-                "no {} in {}: run `jukemir weights fetch jukebox` (needs internet, about 10 GB), or pass --weights with \
-                 the folder holding OpenAI's {JUKEBOX_VQVAE} and {JUKEBOX_PRIOR} (from \
-                 https://openaipublic.azureedge.net/jukebox/models/5b/)",
+                "no {} in {}: download OpenAI's {JUKEBOX_VQVAE} and {JUKEBOX_PRIOR} from {JUKEBOX_URL} (about 10 GB; \
+                 e.g. `curl -C - -O {JUKEBOX_URL}{JUKEBOX_PRIOR}`) into that folder, or pass --weights with the folder \
+                 holding them",
                 file.file_name().unwrap_or_default().to_string_lossy(),
                 dir.display()
             );

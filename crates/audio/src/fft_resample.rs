@@ -26,7 +26,7 @@ pub fn fft_resample(y: &[f32], num: usize) -> Vec<f32> {
     let kept = num.min(nx);
     let mut output_spectrum = vec![Complex::new(0.0, 0.0); num / 2 + 1];
     output_spectrum[..kept / 2 + 1].copy_from_slice(&spectrum[..kept / 2 + 1]);
-    if kept % 2 == 0 {
+    if kept.is_multiple_of(2) {
         if num < nx {
             output_spectrum[kept / 2] *= 2.0;
         } else if nx < num {
@@ -35,7 +35,7 @@ pub fn fft_resample(y: &[f32], num: usize) -> Vec<f32> {
     }
     // The inverse real transform ignores these imaginary parts; realfft insists they are zero.
     output_spectrum[0].im = 0.0;
-    if num % 2 == 0 {
+    if num.is_multiple_of(2) {
         output_spectrum[num / 2].im = 0.0;
     }
     let inverse = planner.plan_fft_inverse(num);
@@ -80,7 +80,7 @@ mod tests {
         for i in 1..=n / 2 {
             yy[num - i] = x[nx - i];
         }
-        if n % 2 == 0 {
+        if n.is_multiple_of(2) {
             if n < nx {
                 yy[n / 2] = x[n / 2] + x[nx - n / 2];
             } else if n < num {

@@ -30,6 +30,10 @@ pub trait TensorSource {
     }
     /// Whether the source holds a tensor of this name.
     fn contains(&self, name: &str) -> bool;
+    /// A tensor's shape, without its values where the source can tell.
+    fn shape(&self, name: &str) -> Result<Vec<usize>> {
+        Ok(self.read_f32(name)?.1)
+    }
 }
 
 impl TensorSource for std::collections::HashMap<String, (Vec<f32>, Vec<usize>)> {
@@ -95,6 +99,10 @@ impl TensorSource for RandomTensors {
     fn contains(&self, name: &str) -> bool {
         self.shapes.contains_key(name)
     }
+
+    fn shape(&self, name: &str) -> Result<Vec<usize>> {
+        self.shapes.get(name).cloned().ok_or_else(|| anyhow::anyhow!("no tensor named {name}"))
+    }
 }
 
 /// OpenAI's published checkpoints are legacy `torch.save` files; tensors are read one at a time.
@@ -120,6 +128,10 @@ impl TensorSource for crate::torch_legacy::LegacyCheckpoint {
 
     fn contains(&self, name: &str) -> bool {
         self.info(name).is_some()
+    }
+
+    fn shape(&self, name: &str) -> Result<Vec<usize>> {
+        self.shape_of(name)
     }
 }
 

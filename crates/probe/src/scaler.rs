@@ -16,7 +16,7 @@ pub struct StandardScaler {
 impl StandardScaler {
     /// Fit on rows of `dim` features laid out contiguously (`x.len() == n * dim`).
     pub fn fit(x: &[f32], dim: usize, with_mean: bool, with_std: bool) -> Self {
-        assert!(dim > 0 && x.len() % dim == 0, "data is not a whole number of rows");
+        assert!(dim > 0 && x.len().is_multiple_of(dim), "data is not a whole number of rows");
         let n = x.len() / dim;
         let mut mean = vec![0.0f64; dim];
         let mut var = vec![0.0f64; dim];

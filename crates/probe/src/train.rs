@@ -71,7 +71,7 @@ pub fn train(cfg: &ProbeConfig, data: &ProbeData, on_eval: &mut dyn FnMut(&Progr
         if cfg.max_num_epochs.is_some_and(|max| epoch > max) {
             break;
         }
-        if cfg.early_stopping && step % cfg.early_stopping_eval_frequency == 0 {
+        if cfg.early_stopping && step.is_multiple_of(cfg.early_stopping_eval_frequency) {
             if boredom >= cfg.early_stopping_boredom {
                 if let Some(state) = &best_state {
                     model.restore(state)?;

@@ -94,15 +94,18 @@ pub fn extract_folder(
     progress.start(pending.len(), done.len());
 
     let pool = thread_pool(options.threads)?;
+    let run = |input: &&PathBuf| {
+        let outcome = extract_one(representation, input, &output_dir.join(output_name(input)));
+        progress.file_done(input, &outcome);
+        ((*input).clone(), outcome)
+    };
+    // Representations that parallelise inside one file get the whole pool for each file in turn.
     let outcomes: Vec<(PathBuf, Result<(), String>)> = pool.install(|| {
-        pending
-            .par_iter()
-            .map(|input| {
-                let outcome = extract_one(representation, input, &output_dir.join(output_name(input)));
-                progress.file_done(input, &outcome);
-                ((*input).clone(), outcome)
-            })
-            .collect()
+        if representation.parallel_within_file() {
+            pending.iter().map(run).collect()
+        } else {
+            pending.par_iter().map(run).collect()
+        }
     });
 
     let mut report = ExtractReport { selected: selected.len(), skipped: done.len(), ..Default::default() };

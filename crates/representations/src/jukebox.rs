@@ -11,7 +11,7 @@ use anyhow::{bail, Context, Result};
 use jukemir_audio::{load, peak_normalize, LoadOptions};
 use jukemir_models::jukebox::conditioning::{Conditioning, ConditioningConfig};
 use jukemir_models::jukebox::encoder::{EncoderConfig, JukeboxEncoder};
-use jukemir_models::jukebox::prior::{JukeboxPrior, PriorConfig};
+use jukemir_models::jukebox::prior::{JukeboxPrior, PriorConfig, SharedSource};
 use jukemir_models::jukebox::TensorSource;
 use std::path::Path;
 
@@ -93,13 +93,15 @@ pub struct JukeboxRepresentation {
 
 impl JukeboxRepresentation {
     /// Loads the VQ-VAE's level-2 encoder and bottleneck from `vqvae`, and the prior layers up to
-    /// the highest of `layers` (1-based) from `prior`.
+    /// the highest of `layers` (1-based) from `prior`. With `stream_weights` the prior's weight
+    /// matrices are read from `prior` for every clip instead of being kept in memory.
     pub fn load(
         vqvae: &dyn TensorSource,
-        prior: &dyn TensorSource,
+        prior: SharedSource,
         config: &JukeboxConfig,
         layers: &[usize],
         pool: Pool,
+        stream_weights: bool,
     ) -> Result<Self> {
         let Some(&deepest) = layers.iter().max() else { bail!("no layers chosen") };
         if layers.contains(&0) {
@@ -111,9 +113,14 @@ impl JukeboxRepresentation {
         }
         prior_config.depth = deepest;
         let encoder = JukeboxEncoder::load(vqvae, &config.encoder).context("cannot load the VQ-VAE encoder")?;
-        let conditioning =
-            Conditioning::load(prior, &config.conditioning).context("cannot load the prior's label conditioner")?;
-        let prior = JukeboxPrior::load(prior, &prior_config).context("cannot load the prior")?;
+        let conditioning = Conditioning::load(prior.as_ref(), &config.conditioning)
+            .context("cannot load the prior's label conditioner")?;
+        let prior = if stream_weights {
+            JukeboxPrior::load_streaming(prior, &prior_config)
+        } else {
+            JukeboxPrior::load(prior.as_ref(), &prior_config)
+        }
+        .context("cannot load the prior")?;
         Ok(JukeboxRepresentation { encoder, prior, conditioning, layers: layers.to_vec(), pool })
     }
 
@@ -166,6 +173,10 @@ impl Representation for JukeboxRepresentation {
             _ => config.width,
         };
         per_layer * self.layers.len()
+    }
+
+    fn parallel_within_file(&self) -> bool {
+        true
     }
 
     fn extract_file(&self, path: &Path) -> Result<Vec<f32>> {

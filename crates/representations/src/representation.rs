@@ -16,6 +16,12 @@ pub trait Representation: Send + Sync {
     /// file (the contract adds the path).
     fn extract_file(&self, path: &Path) -> anyhow::Result<Vec<f32>>;
 
+    /// Whether one file's computation already uses every thread (Jukebox's large matrix products):
+    /// the contract then processes files one after another instead of several at once.
+    fn parallel_within_file(&self) -> bool {
+        false
+    }
+
     /// `Some` when a file's vector depends on the other files computed with it (choi's batch
     /// norms use batch statistics). The contract then forms batches as the reference did and
     /// calls [`Representation::extract_batch`] on whole batches.
@@ -82,8 +88,8 @@ pub fn representation(name: &str) -> Result<Box<dyn Representation>, UnknownRepr
 pub fn representation_with(name: &str, options: &WeightOptions) -> anyhow::Result<Box<dyn Representation>> {
     use crate::musicnn::{MusicnnModel, MusicnnRepresentation};
     use anyhow::Context;
-    if name != "jukebox" && (options.layers.is_some() || options.pool.is_some()) {
-        anyhow::bail!("--layers and --pool apply to jukebox only");
+    if name != "jukebox" && (options.layers.is_some() || options.pool.is_some() || options.stream_weights) {
+        anyhow::bail!("--layers, --pool and --stream-weights apply to jukebox only");
     }
     match name {
         "musicnn" => {
@@ -119,14 +125,15 @@ pub fn representation_with(name: &str, options: &WeightOptions) -> anyhow::Resul
             }
             let (vqvae_path, prior_path) = crate::weights::jukebox_checkpoints(options)?;
             let vqvae = LegacyCheckpoint::open(&vqvae_path)?;
-            let prior = LegacyCheckpoint::open(&prior_path)?;
+            let prior = std::sync::Arc::new(LegacyCheckpoint::open(&prior_path)?);
             let layers = options.layers.clone().unwrap_or_else(|| vec![DEFAULT_LAYER]);
             let pool = Pool::from_name(options.pool.as_deref().unwrap_or("mean"))?;
             let config = JukeboxConfig {
                 prior: jukemir_models::jukebox::prior::PriorConfig { depth: 72, ..JukeboxConfig::jukebox_5b().prior },
                 ..JukeboxConfig::jukebox_5b()
             };
-            Ok(Box::new(JukeboxRepresentation::load(&vqvae, &prior, &config, &layers, pool)?))
+            let stream = options.stream_weights;
+            Ok(Box::new(JukeboxRepresentation::load(&vqvae, prior, &config, &layers, pool, stream)?))
         }
         other => {
             if options.weights.is_some() || options.model.is_some() {

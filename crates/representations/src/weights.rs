@@ -17,6 +17,9 @@ pub struct WeightOptions {
     pub layers: Option<Vec<usize>>,
     /// `--pool` (jukebox): `mean`, `max` or `none`.
     pub pool: Option<String>,
+    /// `--stream-weights` (jukebox): read the prior's weight matrices for every clip instead of
+    /// keeping them in memory.
+    pub stream_weights: bool,
 }
 
 /// The file name of the musicnn wheel in the cache.

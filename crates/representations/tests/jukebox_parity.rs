@@ -14,6 +14,7 @@ use jukemir_representations::Representation;
 use ndarray::{Array1, Array2};
 use ndarray_npy::ReadNpyExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/jukebox").join(name)
@@ -157,12 +158,16 @@ fn layers_missing_from_the_checkpoint_are_an_error() {
     assert!(format!("{err:#}").contains("no layer 8"), "{err:#}");
 }
 
-fn representation(layers: &[usize], pool: Pool) -> JukeboxRepresentation {
+fn load(layers: &[usize], pool: Pool, stream: bool) -> anyhow::Result<JukeboxRepresentation> {
     let (encoder, prior, conditioning) = configs();
     let config = JukeboxConfig { encoder, prior, conditioning };
     let vqvae = LegacyCheckpoint::open(&fixture("vqvae_tiny.pth.tar")).unwrap();
-    let checkpoint = LegacyCheckpoint::open(&fixture("prior_tiny.pth.tar")).unwrap();
-    JukeboxRepresentation::load(&vqvae, &checkpoint, &config, layers, pool).unwrap()
+    let checkpoint = Arc::new(LegacyCheckpoint::open(&fixture("prior_tiny.pth.tar")).unwrap());
+    JukeboxRepresentation::load(&vqvae, checkpoint, &config, layers, pool, stream)
+}
+
+fn representation(layers: &[usize], pool: Pool) -> JukeboxRepresentation {
+    load(layers, pool, false).unwrap()
 }
 
 #[test]
@@ -175,6 +180,9 @@ fn extract_file_matches_the_reference_container() {
     let err = max_abs(&ours, theirs.as_slice().unwrap());
     eprintln!("representation: {err:.2e} of {:.1}", scale(theirs.as_slice().unwrap()));
     assert!(err < 1e-5 * scale(theirs.as_slice().unwrap()), "{err}");
+    // Streaming the weight matrices from the checkpoint computes exactly the same.
+    let streamed = load(&[6], Pool::Mean, true).unwrap().extract_file(&fixture("input.wav")).unwrap();
+    assert_eq!(streamed, ours);
 }
 
 #[test]
@@ -207,11 +215,9 @@ fn audio_too_short_for_the_context_is_an_error_naming_the_counts() {
 
 #[test]
 fn bad_layer_choices_are_refused() {
-    let (encoder, prior, conditioning) = configs();
-    let config = JukeboxConfig { encoder, prior, conditioning };
-    let vqvae = LegacyCheckpoint::open(&fixture("vqvae_tiny.pth.tar")).unwrap();
-    let checkpoint = LegacyCheckpoint::open(&fixture("prior_tiny.pth.tar")).unwrap();
     for layers in [&[][..], &[0][..], &[7][..]] {
-        assert!(JukeboxRepresentation::load(&vqvae, &checkpoint, &config, layers, Pool::Mean).is_err(), "{layers:?}");
+        for stream in [false, true] {
+            assert!(load(layers, Pool::Mean, stream).is_err(), "{layers:?}");
+        }
     }
 }

@@ -20,8 +20,10 @@ ResAttnBlock with fp16-stored weights widened for each product, as the reference
 process with --threads threads. The representation runs 12 blocks of each type, so seconds per clip are \
 extrapolated as 12 × the three blocks (the VQ-VAE encoder adds ~0.1 %). Also prints GFLOP/s as a fraction of \
 this machine's f32 matrix-product peak (measured here with the same GEMM jukemir uses), PyTorch in bfloat16 for \
-comparison, and each process's peak RSS for these three blocks with the weights of 36 blocks added \
-(2 bytes per parameter on both sides: the reference also holds them as fp16).
+comparison, and each process's peak RSS for these three blocks with the weights of 33 more blocks added \
+(2 bytes per parameter on both sides: the reference also holds them as fp16), except for jukemir with \
+--stream-weights, which reads each weight matrix when it is used (here: generates it again) and so needs no \
+more memory for 36 blocks than for 3.
 
 Needs a Python with torch (tools/reference/requirements-torch.txt). Memory: about 1.5 GB per side at full size; \
 --ctx and --width shrink the problem for a quick look.";
@@ -46,6 +48,9 @@ pub struct JukeboxArgs {
     /// Run only jukemir's side and print its timings as JSON (used by the benchmark itself).
     #[arg(long, hide = true)]
     worker: bool,
+    /// With --worker: stream the weight matrices (as `extract jukebox --stream-weights`).
+    #[arg(long, hide = true)]
+    stream: bool,
 }
 
 fn config(args: &JukeboxArgs) -> PriorConfig {
@@ -67,7 +72,13 @@ fn block_flops(config: &PriorConfig, attention: Attention) -> f64 {
 
 fn worker(args: &JukeboxArgs) -> anyhow::Result<()> {
     let config = config(args);
-    let prior = JukeboxPrior::load(&RandomTensors::new(tensor_shapes(&config), 0.02), &config)?;
+    let source = RandomTensors::new(tensor_shapes(&config), 0.02);
+    // Streamed: each matrix is produced again for every use, as a checkpoint would be read again.
+    let prior = if args.stream {
+        JukeboxPrior::load_streaming(std::sync::Arc::new(source), &config)?
+    } else {
+        JukeboxPrior::load(&source, &config)?
+    };
     let (n, w) = (config.n_ctx, config.width);
     let conditioning = Conditioning { start: vec![0.01; w], positions: vec![0.0; n * w] };
     let codes: Vec<u32> = (0..n as u32).map(|i| i.wrapping_mul(2_654_435_761) % config.bins as u32).collect();
@@ -117,13 +128,34 @@ pub fn jukebox(args: JukeboxArgs) -> anyhow::Result<()> {
         .build()?
         .install(|| jukemir_models::linalg::peak_gflops(2048, threads));
 
-    eprintln!("jukemir: 3 blocks at {} × {} …", args.ctx, args.width);
-    let mut ours = Command::new(std::env::current_exe()?);
-    ours.args(["bench", "jukebox", "--worker"]).args(&shape[..4]).env("RAYON_NUM_THREADS", threads.to_string());
-    let (our_run, stdout) = measure(ours, "jukemir's side")?;
-    let our_seconds = seconds_of(&stdout, "jukemir's side")?;
+    let params = (config.width * 3 * config.attention_width()
+        + config.attention_width() * config.width
+        + 2 * config.width * config.mlp_width()) as f64;
+    let weights_33_mib = 33.0 * params * 2.0 / (1 << 20) as f64;
+    // (label, seconds per block, peak RSS with 36 blocks' weights)
+    let mut sides = Vec::new();
+    for stream in [false, true] {
+        eprintln!(
+            "jukemir{}: 3 blocks at {} × {} …",
+            if stream { " (streamed weights)" } else { "" },
+            args.ctx,
+            args.width
+        );
+        let mut ours = Command::new(std::env::current_exe()?);
+        ours.args(["bench", "jukebox", "--worker"]).args(&shape[..4]).env("RAYON_NUM_THREADS", threads.to_string());
+        if stream {
+            ours.arg("--stream");
+        }
+        let (run, stdout) = measure(ours, "jukemir's side")?;
+        let seconds = seconds_of(&stdout, "jukemir's side")?;
+        if stream {
+            // Weights are read per use, so 36 blocks need no more memory than 3.
+            sides.push(("jukemir --stream-weights".to_string(), seconds, run.peak_mib));
+        } else {
+            sides.push(("jukemir (f32, f16-stored weights)".to_string(), seconds, run.peak_mib + weights_33_mib));
+        }
+    }
 
-    let mut sides = vec![("jukemir (f32, f16-stored weights)".to_string(), our_seconds, our_run.peak_mib)];
     let dtypes: &[&str] = if args.no_bf16 { &["f32"] } else { &["f32", "bf16"] };
     for dtype in dtypes {
         eprintln!("PyTorch {dtype} ({}) …", args.python);
@@ -131,15 +163,11 @@ pub fn jukebox(args: JukeboxArgs) -> anyhow::Result<()> {
         theirs.arg(&script).args(&shape).args(["--dtype", dtype]);
         let (run, stdout) = measure(theirs, "the PyTorch side")?;
         let label = if *dtype == "f32" { "PyTorch (f32, fp16-stored weights)" } else { "PyTorch (bf16)" };
-        sides.push((label.to_string(), seconds_of(&stdout, "the PyTorch side")?, run.peak_mib));
+        sides.push((label.to_string(), seconds_of(&stdout, "the PyTorch side")?, run.peak_mib + weights_33_mib));
     }
 
     let kinds = [Attention::Block, Attention::TransposeBlock, Attention::PreviousBlock];
     let flops: f64 = kinds.iter().map(|&k| block_flops(&config, k)).sum();
-    let params = (config.width * 3 * config.attention_width()
-        + config.attention_width() * config.width
-        + 2 * config.width * config.mlp_width()) as f64;
-    let weights_33_mib = 33.0 * params * 2.0 / (1 << 20) as f64;
     println!(
         "jukebox prior blocks: {} positions × width {}, {threads} threads; f32 GEMM peak here {peak:.1} GFLOP/s",
         args.ctx, args.width
@@ -158,14 +186,17 @@ pub fn jukebox(args: JukeboxArgs) -> anyhow::Result<()> {
             12.0 * three,
             flops / three / 1e9,
             100.0 * flops / three / 1e9 / peak,
-            peak_mib + weights_33_mib
+            peak_mib
         );
     }
-    let (ours, reference) = (&sides[0], &sides[1]);
-    println!(
-        "ratio: {:.2}x PyTorch's throughput (f32), {:.2}x its peak memory (36 blocks' weights included on both sides)",
-        reference.1.iter().sum::<f64>() / ours.1.iter().sum::<f64>(),
-        (ours.2 + weights_33_mib) / (reference.2 + weights_33_mib)
-    );
+    let reference = &sides[2];
+    for ours in &sides[..2] {
+        println!(
+            "ratio, {}: {:.2}x PyTorch's throughput (f32), {:.2}x its peak memory",
+            ours.0,
+            reference.1.iter().sum::<f64>() / ours.1.iter().sum::<f64>(),
+            ours.2 / reference.2
+        );
+    }
     Ok(())
 }

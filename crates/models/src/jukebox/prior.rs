@@ -73,10 +73,10 @@ impl PriorConfig {
 
     fn validate(&self) -> Result<()> {
         let s = self.attention_width();
-        if self.heads == 0 || s % self.heads != 0 {
+        if self.heads == 0 || !s.is_multiple_of(self.heads) {
             bail!("attention width {s} is not divisible by {} heads", self.heads);
         }
-        if self.blocks == 0 || self.n_ctx % self.blocks != 0 {
+        if self.blocks == 0 || !self.n_ctx.is_multiple_of(self.blocks) {
             bail!("n_ctx {} is not divisible into {} blocks", self.n_ctx, self.blocks);
         }
         Ok(())
@@ -125,34 +125,67 @@ impl LayerNorm {
     }
 }
 
+/// A weight matrix held in memory, or read from the checkpoint each time it is used.
+#[derive(Debug, Clone)]
+enum Matrix {
+    Resident(Vec<f16>),
+    Streamed(String),
+}
+
 /// jukebox's `Conv1D`: `y = b + x @ W` with `W` stored `[n_in, n_out]`.
 #[derive(Debug, Clone)]
 struct Linear {
-    weight: Vec<f16>,
+    weight: Matrix,
     bias: Vec<f32>,
     n_in: usize,
     n_out: usize,
 }
 
 impl Linear {
-    fn load(source: &dyn TensorSource, name: &str, n_in: usize, n_out: usize) -> Result<Self> {
-        Ok(Linear {
-            weight: read_shaped_f16(source, &format!("{name}.w"), &[n_in, n_out])?,
-            bias: read_shaped(source, &format!("{name}.b"), &[n_out])?,
-            n_in,
-            n_out,
-        })
+    fn load(source: &dyn TensorSource, name: &str, n_in: usize, n_out: usize, stream: bool) -> Result<Self> {
+        let w = format!("{name}.w");
+        let weight = if stream {
+            let shape = source.shape(&w)?;
+            if shape != [n_in, n_out] {
+                bail!(
+                    "{w} has shape {shape:?}, expected {:?} (does the checkpoint match the model's hparams?)",
+                    [n_in, n_out]
+                );
+            }
+            Matrix::Streamed(w)
+        } else {
+            Matrix::Resident(read_shaped_f16(source, &w, &[n_in, n_out])?)
+        };
+        Ok(Linear { weight, bias: read_shaped(source, &format!("{name}.b"), &[n_out])?, n_in, n_out })
     }
 
     /// `out[rows × n_out] = x[rows × n_in] · W + b`; `scratch` holds the widened weights.
-    fn forward(&self, x: &[f32], rows: usize, out: &mut [f32], scratch: &mut Vec<f32>) {
-        scratch.resize(self.weight.len(), 0.0);
-        self.weight.convert_to_f32_slice(scratch);
+    fn forward(
+        &self,
+        x: &[f32],
+        rows: usize,
+        out: &mut [f32],
+        scratch: &mut Vec<f32>,
+        source: Option<&dyn TensorSource>,
+    ) -> Result<()> {
         let (k, n) = (self.n_in, self.n_out);
+        scratch.resize(k * n, 0.0);
+        match (&self.weight, source) {
+            (Matrix::Resident(weight), _) => weight.convert_to_f32_slice(scratch),
+            (Matrix::Streamed(name), Some(source)) => {
+                let weight = read_shaped_f16(source, name, &[k, n])?;
+                weight.convert_to_f32_slice(scratch);
+            }
+            (Matrix::Streamed(name), None) => bail!("{name} is streamed but no checkpoint was given"),
+        }
         matmul((rows, n, k), (out, n), (x, k, 1), (scratch, n, 1), false, rayon::current_num_threads());
         out.par_chunks_exact_mut(n).for_each(|row| row.iter_mut().zip(&self.bias).for_each(|(v, b)| *v += b));
+        Ok(())
     }
 }
+
+/// Shareable tensor source for streamed weights.
+pub type SharedSource = std::sync::Arc<dyn TensorSource + Send + Sync>;
 
 #[derive(Debug, Clone)]
 struct Layer {
@@ -165,9 +198,11 @@ struct Layer {
     attention: Attention,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct JukeboxPrior {
     config: PriorConfig,
+    /// Where streamed weight matrices are read from (`None`: all resident).
+    stream: Option<SharedSource>,
     /// `[bins, width]`.
     x_emb: Vec<f32>,
     /// `[n_ctx, width]`.
@@ -208,11 +243,34 @@ pub fn tensor_shapes(config: &PriorConfig) -> Vec<(String, Vec<usize>)> {
     shapes
 }
 
+impl std::fmt::Debug for JukeboxPrior {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JukeboxPrior")
+            .field("config", &self.config)
+            .field("streamed", &self.stream.is_some())
+            .field("layers", &self.layers.len())
+            .finish()
+    }
+}
+
 impl JukeboxPrior {
     /// Loads `prior.x_emb`, `prior.pos_emb` and the first `config.depth` transformer layers; any
     /// later layers in the checkpoint are not read.
     pub fn load(source: &dyn TensorSource, config: &PriorConfig) -> Result<Self> {
+        Self::build(source, config, None)
+    }
+
+    /// Like [`Self::load`], but the weight matrices (99.7 % of the parameters) stay in `source` and
+    /// are read for each forward pass, one at a time: memory holds one matrix instead of all of them
+    /// (5 GB for the 5B prior's 36 layers) at the cost of reading them again for every clip.
+    pub fn load_streaming(source: SharedSource, config: &PriorConfig) -> Result<Self> {
+        let stream = source.clone();
+        Self::build(source.as_ref(), config, Some(stream))
+    }
+
+    fn build(source: &dyn TensorSource, config: &PriorConfig, stream: Option<SharedSource>) -> Result<Self> {
         config.validate()?;
+        let streamed = stream.is_some();
         let (w, s, h) = (config.width, config.attention_width(), config.mlp_width());
         let x_emb = read_shaped(source, "prior.x_emb.weight", &[config.bins, w])?;
         let pos_emb = read_shaped(source, "prior.pos_emb.pos_emb", &[config.n_ctx, w])?;
@@ -227,16 +285,16 @@ impl JukeboxPrior {
                 }
                 Ok(Layer {
                     ln_0: LayerNorm::load(source, &format!("{p}.ln_0"), w)?,
-                    c_attn: Linear::load(source, &format!("{p}.attn.c_attn"), w, 3 * s)?,
-                    c_proj: Linear::load(source, &format!("{p}.attn.c_proj"), s, w)?,
+                    c_attn: Linear::load(source, &format!("{p}.attn.c_attn"), w, 3 * s, streamed)?,
+                    c_proj: Linear::load(source, &format!("{p}.attn.c_proj"), s, w, streamed)?,
                     ln_1: LayerNorm::load(source, &format!("{p}.ln_1"), w)?,
-                    c_fc: Linear::load(source, &format!("{p}.mlp.c_fc"), w, h)?,
-                    mlp_proj: Linear::load(source, &format!("{p}.mlp.c_proj"), h, w)?,
+                    c_fc: Linear::load(source, &format!("{p}.mlp.c_fc"), w, h, streamed)?,
+                    mlp_proj: Linear::load(source, &format!("{p}.mlp.c_proj"), h, w, streamed)?,
                     attention: config.attention(d)?,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(JukeboxPrior { config: config.clone(), x_emb, pos_emb, layers })
+        Ok(JukeboxPrior { config: config.clone(), stream, x_emb, pos_emb, layers })
     }
 
     pub fn config(&self) -> &PriorConfig {
@@ -293,25 +351,27 @@ impl JukeboxPrior {
             weights: Vec::new(),
         };
         for (d, layer) in self.layers[..layers].iter().enumerate() {
-            self.layer_forward(layer, x, &mut buffers);
+            self.layer_forward(layer, x, &mut buffers)?;
             after_layer(d, x);
         }
         Ok(())
     }
 
-    fn layer_forward(&self, layer: &Layer, x: &mut [f32], b: &mut Buffers) {
+    fn layer_forward(&self, layer: &Layer, x: &mut [f32], b: &mut Buffers) -> Result<()> {
         let n = self.config.n_ctx;
+        let source = self.stream.as_deref().map(|s| s as &dyn TensorSource);
         layer.ln_0.forward(x, &mut b.normed);
-        layer.c_attn.forward(&b.normed, n, &mut b.qkv, &mut b.weights);
+        layer.c_attn.forward(&b.normed, n, &mut b.qkv, &mut b.weights, source)?;
         self.attend(layer.attention, &b.qkv, &mut b.attended);
-        layer.c_proj.forward(&b.attended, n, &mut b.branch, &mut b.weights);
+        layer.c_proj.forward(&b.attended, n, &mut b.branch, &mut b.weights, source)?;
         // x + a, kept in x; then m = mlp(ln_1(x + a)) and x + a + m.
         x.par_iter_mut().zip(b.branch.par_iter()).for_each(|(x, a)| *x += a);
         layer.ln_1.forward(x, &mut b.normed);
-        layer.c_fc.forward(&b.normed, n, &mut b.hidden, &mut b.weights);
+        layer.c_fc.forward(&b.normed, n, &mut b.hidden, &mut b.weights, source)?;
         b.hidden.par_iter_mut().for_each(|v| *v *= 1.0 / (1.0 + (-1.702 * *v).exp()));
-        layer.mlp_proj.forward(&b.hidden, n, &mut b.branch, &mut b.weights);
+        layer.mlp_proj.forward(&b.hidden, n, &mut b.branch, &mut b.weights, source)?;
         x.par_iter_mut().zip(b.branch.par_iter()).for_each(|(x, m)| *x += m);
+        Ok(())
     }
 
     /// Multi-head attention of `kind` over `qkv` `[n_ctx, 3S]` into `out` `[n_ctx, S]`.

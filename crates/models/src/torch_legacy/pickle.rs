@@ -357,7 +357,7 @@ impl Vm {
     }
 
     fn set_items(&mut self, target: Id, flat: Vec<Id>, op: &str, at: u64) -> Result<(), Fault> {
-        if flat.len() % 2 != 0 {
+        if !flat.len().is_multiple_of(2) {
             return Err(bad!("{op} at byte {at} has an odd number of keys and values"));
         }
         let pairs = flat.chunks_exact(2).map(|kv| (kv[0], kv[1]));

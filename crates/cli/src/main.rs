@@ -2,8 +2,10 @@
 
 mod assets;
 mod bench;
+mod cluster;
 mod datasets;
 mod demo;
+mod example;
 mod extract;
 mod probe;
 mod progress;
@@ -36,7 +38,7 @@ enum Command {
     /// Extract one representation from every audio file in a folder: one <stem>.npy per file.
     #[command(long_about = extract::LONG_ABOUT)]
     Extract(extract::ExtractArgs),
-    /// Synthesise a small labelled music set and extract chroma and MFCC features from it.
+    /// The whole pipeline on a small labelled set it synthesises: extract, train probes, results table.
     #[command(long_about = demo::LONG_ABOUT)]
     Demo(demo::DemoArgs),
     /// Process benchmark datasets from their raw assets into meta.json + WAVs.
@@ -57,11 +59,20 @@ enum Command {
     /// Collect evaluated probes into the paper's results table (text, Markdown, CSV, SVG chart).
     #[command(long_about = report::LONG_ABOUT)]
     Report(report::ReportArgs),
+    /// Write job scripts that run extraction or the probe grid on a Slurm or Kubernetes cluster.
+    #[command(subcommand)]
+    Cluster(cluster::ClusterCommand),
+    /// The original jukemir README's examples, end to end (e.g. GTZAN genre with an SVM).
+    #[command(subcommand)]
+    Example(example::ExampleCommand),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if matches!(cli.command, Command::Probe(_) | Command::Report(_) | Command::Bench(bench::BenchCommand::Probe(_))) {
+    if matches!(
+        cli.command,
+        Command::Probe(_) | Command::Report(_) | Command::Demo(_) | Command::Bench(bench::BenchCommand::Probe(_))
+    ) {
         probe::single_threaded_kernels();
     }
     let result = match cli.command {
@@ -73,6 +84,8 @@ fn main() -> ExitCode {
         Command::Probe(command) => probe::run(command),
         Command::Report(args) => report::run(args),
         Command::Weights(command) => weights::run(command),
+        Command::Cluster(command) => cluster::run(command),
+        Command::Example(command) => example::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

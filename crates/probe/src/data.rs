@@ -35,6 +35,12 @@ const KEY_LABELS: [&str; 24] = [
     "Bb major", "B major", "C minor", "Db minor", "D minor", "Eb minor", "E minor", "F minor", "Gb minor", "G minor",
     "Ab minor", "A minor", "Bb minor", "B minor",
 ];
+/// `jukemir demo`'s synthetic set (`jukemir_datasets::synthetic::key_label`: sharps, not flats).
+const SYNTHETIC_KEY_LABELS: [&str; 24] = [
+    "C major", "C# major", "D major", "D# major", "E major", "F major", "F# major", "G major", "G# major", "A major",
+    "A# major", "B major", "C minor", "C# minor", "D minor", "D# minor", "E minor", "F minor", "F# minor", "G minor",
+    "G# minor", "A minor", "A# minor", "B minor",
+];
 const MTT_LABELS: [&str; 50] = [
     "guitar",
     "classical",
@@ -95,9 +101,11 @@ pub fn dataset_attrs(dataset: &str) -> Result<DatasetAttrs> {
         "giantsteps_clips" => (Some(&KEY_LABELS), OutputType::Multiclass, 24),
         "magnatagatune" => (Some(&MTT_LABELS), OutputType::Multilabel, 50),
         "emomusic" => (None, OutputType::Regression, 2),
-        other => {
-            bail!("unknown probe dataset `{other}` (known: test, gtzan_ff, giantsteps_clips, magnatagatune, emomusic)")
-        }
+        "synthetic_keys" => (Some(&SYNTHETIC_KEY_LABELS), OutputType::Multiclass, 24),
+        other => bail!(
+            "unknown probe dataset `{other}` (known: test, gtzan_ff, giantsteps_clips, magnatagatune, emomusic, \
+             synthetic_keys)"
+        ),
     };
     Ok(DatasetAttrs { num_outputs, output_type, labels })
 }

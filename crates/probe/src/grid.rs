@@ -33,6 +33,13 @@ fn primary(m: &Metrics, dir: &Path) -> Result<f64> {
     m.get("primary").copied().with_context(|| format!("{}/metrics.json has no `primary`", dir.display()))
 }
 
+/// `n` configs at evenly spaced positions of `grid` (all of it when `n` ≥ its length), so that a
+/// short run still sees every learning rate, batch size and depth of the paper's grid.
+pub fn spread(grid: &[ProbeConfig], n: usize) -> Vec<ProbeConfig> {
+    let n = n.min(grid.len());
+    (0..n).map(|i| grid[i * grid.len() / n].clone()).collect()
+}
+
 /// Train the paper's 216 configs for `dataset` / `representation` on `workers` threads.
 pub fn run_grid(
     dataset: &str,

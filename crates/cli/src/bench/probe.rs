@@ -74,7 +74,7 @@ pub fn probe(args: ProbeArgs) -> anyhow::Result<()> {
         }
     };
     let grid = paper_grid("gtzan_ff", REPRESENTATION);
-    let configs = spread(&grid, args.limit.unwrap_or(grid.len()));
+    let configs = jukemir_probe::grid::spread(&grid, args.limit.unwrap_or(grid.len()));
     let rust_root = root.join("jukemir");
     eprintln!("writing the synthetic GTZAN-ff-shaped task ({} features) to {}", args.dim, rust_root.display());
     write_gtzan_shaped(&rust_root, REPRESENTATION, args.dim, 0)?;
@@ -120,12 +120,6 @@ pub fn probe(args: ProbeArgs) -> anyhow::Result<()> {
         println!("ratio (pytorch time / jukemir time): {:.2}x", theirs.seconds / ours.seconds);
     }
     Ok(())
-}
-
-/// `n` configs at evenly spaced positions of `grid` (all of it when `n` ≥ its length).
-fn spread(grid: &[jukemir_probe::config::ProbeConfig], n: usize) -> Vec<jukemir_probe::config::ProbeConfig> {
-    let n = n.min(grid.len());
-    (0..n).map(|i| grid[i * grid.len() / n].clone()).collect()
 }
 
 /// Run the reference loop on the same data (read from `data_root`) and return its torch version

@@ -17,25 +17,38 @@ fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
+/// One bar series: a name, its values per group (percent), and reference values drawn as ticks.
+pub struct Series {
+    pub name: String,
+    pub values: Vec<Option<f64>>,
+    pub reference: Vec<Option<f64>>,
+}
+
 /// Render `report` as a standalone SVG document titled `title`.
 pub fn svg(report: &Report, title: &str) -> String {
     let mut groups: Vec<&str> = COLUMNS.iter().map(|c| c.header).collect();
     groups.push("Average");
-    // values[series][group], in percent.
-    let measured: Vec<Vec<Option<f64>>> = report
+    let percent = |row: &super::Row| -> Vec<Option<f64>> {
+        row.values.iter().copied().chain([row.average()]).map(|v| v.map(|v| 100.0 * v)).collect()
+    };
+    let series: Vec<Series> = report
         .rows
         .iter()
-        .map(|(r, _)| r.values.iter().copied().chain([r.average()]).map(|v| v.map(|v| 100.0 * v)).collect())
-        .collect();
-    let published: Vec<Vec<Option<f64>>> = report
-        .rows
-        .iter()
-        .map(|(_, p)| match p {
-            Some(p) => p.values.iter().copied().chain([p.average()]).map(|v| v.map(|v| 100.0 * v)).collect(),
-            None => vec![None; groups.len()],
+        .map(|(r, p)| Series {
+            name: r.representation.clone(),
+            values: percent(r),
+            reference: p.as_ref().map_or(vec![None; groups.len()], percent),
         })
         .collect();
-    let lowest = measured.iter().chain(&published).flatten().flatten().fold(0.0f64, |a, &b| a.min(b));
+    grouped_bars(title, &groups, &series, "test metric (%)", "paper")
+}
+
+/// A grouped bar chart in percent (0–100, lower if a value is negative): one group per entry of
+/// `groups`, one bar per series, reference values as black ticks labelled `reference_label`.
+pub fn grouped_bars(title: &str, groups: &[&str], series: &[Series], y_label: &str, reference_label: &str) -> String {
+    let measured: Vec<&Vec<Option<f64>>> = series.iter().map(|s| &s.values).collect();
+    let published: Vec<&Vec<Option<f64>>> = series.iter().map(|s| &s.reference).collect();
+    let lowest = measured.iter().chain(&published).flat_map(|v| v.iter()).flatten().fold(0.0f64, |a, &b| a.min(b));
     let y_min = (lowest / 20.0).floor() * 20.0;
     let y_max = 100.0;
     let plot_h = HEIGHT - TOP - BOTTOM;
@@ -63,13 +76,14 @@ pub fn svg(report: &Report, title: &str) -> String {
     }
     let _ = writeln!(
         s,
-        r#"<text transform="translate(16 {:.1}) rotate(-90)" text-anchor="middle">test metric (%)</text>"#,
-        TOP + plot_h / 2.0
+        r#"<text transform="translate(16 {:.1}) rotate(-90)" text-anchor="middle">{}</text>"#,
+        TOP + plot_h / 2.0,
+        escape(y_label)
     );
 
     let group_w = (WIDTH - LEFT - RIGHT) / groups.len() as f64;
-    let series = measured.len().max(1);
-    let bar_w = group_w * 0.8 / series as f64;
+    let bars = measured.len().max(1);
+    let bar_w = group_w * 0.8 / bars as f64;
     for (g, name) in groups.iter().enumerate() {
         let x0 = LEFT + g as f64 * group_w + group_w * 0.1;
         for (i, (m, p)) in measured.iter().zip(&published).enumerate() {
@@ -82,15 +96,16 @@ pub fn svg(report: &Report, title: &str) -> String {
                     r#"<rect x="{x:.1}" y="{top:.1}" width="{:.1}" height="{:.1}" fill="{colour}"><title>{} {name}: {v:.1}</title></rect>"#,
                     bar_w * 0.92,
                     bottom - top,
-                    escape(&report.rows[i].0.representation)
+                    escape(&series[i].name)
                 );
             }
             if let Some(v) = p[g] {
                 let py = y(v);
                 let _ = writeln!(
                     s,
-                    r#"<line x1="{x:.1}" x2="{:.1}" y1="{py:.1}" y2="{py:.1}" stroke="black" stroke-width="2.5"><title>paper: {v:.1}</title></line>"#,
-                    x + bar_w * 0.92
+                    r#"<line x1="{x:.1}" x2="{:.1}" y1="{py:.1}" y2="{py:.1}" stroke="black" stroke-width="2.5"><title>{}: {v:.1}</title></line>"#,
+                    x + bar_w * 0.92,
+                    escape(reference_label)
                 );
             }
         }
@@ -107,25 +122,26 @@ pub fn svg(report: &Report, title: &str) -> String {
 
     let mut lx = LEFT;
     let ly = HEIGHT - 34.0;
-    for (i, (row, _)) in report.rows.iter().enumerate() {
+    for (i, row) in series.iter().enumerate() {
         let colour = PALETTE[i % PALETTE.len()];
         let _ = writeln!(
             s,
             r#"<rect x="{lx:.1}" y="{:.1}" width="12" height="12" fill="{colour}"/><text x="{:.1}" y="{ly:.1}">{}</text>"#,
             ly - 10.0,
             lx + 16.0,
-            escape(&row.representation)
+            escape(&row.name)
         );
-        lx += 28.0 + 7.0 * row.representation.chars().count() as f64;
+        lx += 28.0 + 7.0 * row.name.chars().count() as f64;
     }
-    if report.rows.iter().any(|(_, p)| p.is_some()) {
+    if series.iter().any(|s| s.reference.iter().any(Option::is_some)) {
         let _ = writeln!(
             s,
-            r#"<line x1="{lx:.1}" x2="{:.1}" y1="{:.1}" y2="{:.1}" stroke="black" stroke-width="2.5"/><text x="{:.1}" y="{ly:.1}">paper</text>"#,
+            r#"<line x1="{lx:.1}" x2="{:.1}" y1="{:.1}" y2="{:.1}" stroke="black" stroke-width="2.5"/><text x="{:.1}" y="{ly:.1}">{}</text>"#,
             lx + 14.0,
             ly - 4.0,
             ly - 4.0,
-            lx + 18.0
+            lx + 18.0,
+            escape(reference_label)
         );
     }
     s.push_str("</svg>\n");

@@ -35,7 +35,9 @@ whose probes/<dataset>/<representation>/<uid>/metrics.json exists are skipped, s
 Prints the best validation primary metric.\n\n\
 For clusters, --emit-configs writes the configs as files (probes/<dataset>/<representation>/<uid>.json, as the \
 reference's 4_grid_config.py does) and --slurm FILE also writes a job-array script that trains one config per \
-array task; the cache folder must be on a filesystem every node sees. Resubmitting the script is safe.";
+array task; the cache folder must be on a filesystem every node sees. Resubmitting the script is safe. \
+`jukemir cluster slurm grid` and `jukemir cluster k8s grid` write the same jobs with more options (partition, \
+CPUs, GPUs, log folder; Kubernetes Indexed Jobs).";
 
 const EVALUATE_LONG_ABOUT: &str = "Pick the saved probe of <dataset> / <representation> with the best \
 validation primary metric (ties: the first uid in sorted order), reload its weights and scaler, and print its \
@@ -150,34 +152,22 @@ fn emit(args: &GridArgs, root: &Path, configs: &[ProbeConfig]) -> anyhow::Result
         Some(exe) => exe.clone(),
         None => std::env::current_exe().context("cannot locate this executable; pass --exe")?,
     };
-    let tasks: Vec<Vec<String>> = paths
-        .iter()
-        .map(|cfg| {
-            vec![
-                exe.to_string_lossy().into_owned(),
-                "probe".into(),
-                "train".into(),
-                "--skip-done".into(),
-                "--cache-dir".into(),
-                root.to_string_lossy().into_owned(),
-                cfg.to_string_lossy().into_owned(),
-            ]
-        })
-        .collect();
-    let log_dir = root.join("logs").join("probe-grid").join(&args.dataset).join(&args.representation);
-    std::fs::create_dir_all(&log_dir).with_context(|| format!("cannot create {}", log_dir.display()))?;
-    let text = crate::slurm::script(&crate::slurm::ArrayJob {
-        name: &format!("jukemir-grid-{}-{}", args.dataset, args.representation),
-        tasks: &tasks,
-        cpus_per_task: 1,
+    // The same script as `jukemir cluster slurm grid` writes.
+    crate::cluster::write_slurm_grid(&crate::cluster::SlurmGrid {
+        dataset: &args.dataset,
+        representation: &args.representation,
+        root,
+        configs: &paths,
+        exe: &exe.to_string_lossy(),
+        cpus: 1,
         mem: &args.mem,
+        gpus: 0,
         time: &args.time,
+        partition: None,
         max_parallel: args.max_parallel,
-        log_dir: &log_dir,
-    });
-    std::fs::write(script, text).with_context(|| format!("cannot write {}", script.display()))?;
-    println!("wrote {} ({} array tasks); submit with: sbatch {}", script.display(), tasks.len(), script.display());
-    Ok(())
+        log_dir: None,
+        output: script,
+    })
 }
 
 fn grid(args: GridArgs) -> anyhow::Result<()> {

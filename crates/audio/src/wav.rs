@@ -45,7 +45,7 @@ pub fn write_wav_pcm16(path: impl AsRef<Path>, audio: &Audio) -> Result<(), Audi
     };
     let stem = path.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     let mut tmp = tempfile::Builder::new()
-        .prefix(&format!(".{stem}."))
+        .prefix(&jukemir_fs::temp_prefix(&stem))
         .suffix(".tmp")
         .tempfile_in(dir)
         .map_err(|e| AudioError::io(path, e))?;

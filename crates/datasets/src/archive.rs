@@ -131,7 +131,11 @@ enum WriteFailure {
 fn write_member(reader: &mut impl Read, target: &Path) -> Result<(), WriteFailure> {
     let dir = target.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(WriteFailure::Write)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(WriteFailure::Write)?;
+    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&jukemir_fs::temp_prefix(&name))
+        .tempfile_in(dir)
+        .map_err(WriteFailure::Write)?;
     let mut buf = vec![0u8; 1 << 16];
     loop {
         let n = match reader.read(&mut buf) {

@@ -9,7 +9,7 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
     let dir = path.parent().with_context(|| format!("{} has no parent folder", path.display()))?;
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut tmp = tempfile::Builder::new()
-        .prefix(".jukemir-write.")
+        .prefix(&jukemir_fs::temp_prefix(&path.file_name().unwrap_or_default().to_string_lossy()))
         .tempfile_in(dir)
         .with_context(|| format!("cannot write in {}", dir.display()))?;
     tmp.write_all(contents).with_context(|| format!("cannot write {}", path.display()))?;

@@ -70,6 +70,9 @@ pub fn run_configs(
     );
     let probes_root = cache_root.join("probes");
     let roots = DataRoots::from_cache(cache_root);
+    let grid_dir = probes_root.join(&dataset).join(&representation);
+    std::fs::create_dir_all(&grid_dir).with_context(|| format!("cannot create {}", grid_dir.display()))?;
+    jukemir_fs::remove_stale_temporaries(&grid_dir).with_context(|| format!("cannot clean {}", grid_dir.display()))?;
 
     let mut outcomes: Vec<Option<GridOutcome>> = vec![None; configs.len()];
     let mut pending = Vec::new();
@@ -98,7 +101,37 @@ pub fn run_configs(
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     let results: Mutex<Vec<(usize, Result<GridOutcome>)>> = Mutex::new(Vec::new());
-    let train_one = |cfg: &ProbeConfig| -> Result<GridOutcome> {
+    // Configs another process is training (its lock is held): waited for once ours are done.
+    let deferred: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+    let train_one = |cfg: &ProbeConfig, wait: bool| -> Result<Option<GridOutcome>> {
+        // One worker per config across processes: an exclusive lock on `.<uid>.lock`, which the
+        // kernel releases if the holder dies, so a killed worker's config is taken over.
+        let uid = cfg.uid();
+        let lock_path = grid_dir.join(format!(".{uid}.lock"));
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .with_context(|| format!("cannot create {}", lock_path.display()))?;
+        if wait {
+            lock.lock().with_context(|| format!("cannot lock {}", lock_path.display()))?;
+        } else {
+            match lock.try_lock() {
+                Ok(()) => {}
+                Err(std::fs::TryLockError::WouldBlock) => return Ok(None),
+                Err(std::fs::TryLockError::Error(e)) => {
+                    return Err(e).with_context(|| format!("cannot lock {}", lock_path.display()))
+                }
+            }
+        }
+        let dir = probe_dir(&probes_root, &dataset, &representation, &uid);
+        if dir.join("metrics.json").is_file() {
+            // Finished by the worker that held the lock before us.
+            let _ = std::fs::remove_file(&lock_path);
+            let valid_primary = primary(&read_metrics(&dir)?, &dir)?;
+            return Ok(Some(GridOutcome { uid, dir, valid_primary, trained: false }));
+        }
         let owned;
         let data = match cfg.seed {
             Some(seed) => &shared[&seed],
@@ -110,7 +143,9 @@ pub fn run_configs(
         let trained = train::train(cfg, data, &mut |_| {})?;
         let dir = train::save(&trained, &probes_root)?;
         let valid_primary = primary(&trained.valid_metrics, &dir)?;
-        Ok(GridOutcome { uid: cfg.uid(), dir, valid_primary, trained: true })
+        // Whoever locks this path next finds metrics.json first, so removing it is safe.
+        let _ = std::fs::remove_file(&lock_path);
+        Ok(Some(GridOutcome { uid, dir, valid_primary, trained: true }))
     };
     std::thread::scope(|s| {
         for _ in 0..workers.max(1).min(pending.len()) {
@@ -118,8 +153,22 @@ pub fn run_configs(
                 if failed.load(Ordering::Relaxed) {
                     break;
                 }
-                let Some(&i) = pending.get(next.fetch_add(1, Ordering::Relaxed)) else { break };
-                let result = train_one(&configs[i]).with_context(|| format!("config {}", configs[i].uid()));
+                let (i, wait) = match pending.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    Some(&i) => (i, false),
+                    None => match deferred.lock().expect("no worker panics holding the lock").pop() {
+                        Some(i) => (i, true),
+                        None => break,
+                    },
+                };
+                let result = train_one(&configs[i], wait).with_context(|| format!("config {}", configs[i].uid()));
+                let result = match result {
+                    Ok(None) => {
+                        deferred.lock().expect("no worker panics holding the lock").push(i);
+                        continue;
+                    }
+                    Ok(Some(outcome)) => Ok(outcome),
+                    Err(e) => Err(e),
+                };
                 match &result {
                     Ok(outcome) => progress(outcome),
                     Err(_) => failed.store(true, Ordering::Relaxed),

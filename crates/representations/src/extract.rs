@@ -118,9 +118,13 @@ pub fn extract_folder(
     Ok(report)
 }
 
+/// Creates the output folder and removes what a killed run of this host left half-written there
+/// (temporaries of live workers, e.g. an overlapping array task, are kept).
 fn create_output_dir(output_dir: &Path) -> Result<(), ExtractError> {
-    std::fs::create_dir_all(output_dir)
-        .map_err(|source| ExtractError::CreateOutputDir { path: output_dir.to_path_buf(), source })
+    let fail = |source| ExtractError::CreateOutputDir { path: output_dir.to_path_buf(), source };
+    std::fs::create_dir_all(output_dir).map_err(fail)?;
+    jukemir_fs::remove_stale_temporaries(output_dir).map_err(fail)?;
+    Ok(())
 }
 
 fn thread_pool(threads: usize) -> Result<rayon::ThreadPool, ExtractError> {

@@ -40,6 +40,9 @@ pub fn process_dataset(
     let wav_dir = out_dir.join("wav");
     if with_audio > 0 {
         std::fs::create_dir_all(&wav_dir).with_context(|| format!("cannot create {}", wav_dir.display()))?;
+        // What a killed run was writing when it died (never a live worker's: see jukemir_fs).
+        jukemir_fs::remove_stale_temporaries(&wav_dir)
+            .with_context(|| format!("cannot clean {}", wav_dir.display()))?;
     }
     let durations: Vec<anyhow::Result<Option<f64>>> = examples
         .par_iter()

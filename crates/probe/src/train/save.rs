@@ -17,7 +17,7 @@ pub fn save(p: &TrainedProbe, probes_root: &Path) -> Result<PathBuf> {
     let dir = probe_dir(probes_root, &p.cfg.dataset, &p.cfg.representation, &uid);
     let parent = dir.parent().expect("probe dir has a parent");
     std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
-    let tmp = tempfile::Builder::new().prefix(&format!(".{uid}.")).tempdir_in(parent)?;
+    let tmp = tempfile::Builder::new().prefix(&jukemir_fs::temp_prefix(&uid)).tempdir_in(parent)?;
 
     std::fs::write(tmp.path().join("cfg.json"), p.cfg.to_json())?;
     std::fs::write(tmp.path().join("scaler.json"), serde_json::to_string_pretty(&p.scaler)?)?;
@@ -31,7 +31,7 @@ pub fn save(p: &TrainedProbe, probes_root: &Path) -> Result<PathBuf> {
     // A directory cannot be renamed over a non-empty one: move any old probe aside first.
     let old = dir
         .exists()
-        .then(|| tempfile::Builder::new().prefix(&format!(".{uid}.old.")).tempdir_in(parent))
+        .then(|| tempfile::Builder::new().prefix(&jukemir_fs::temp_prefix(&format!("{uid}.old"))).tempdir_in(parent))
         .transpose()?;
     if let Some(old) = &old {
         std::fs::rename(&dir, old.path().join("probe"))?;

@@ -8,6 +8,10 @@ use std::path::Path;
 use crate::resample::{librosa_resample, ResampleFilter};
 use crate::{decode, Audio, AudioError};
 
+/// Upsampling by more than this factor is refused: no recording needs it, and a header that
+/// states a tiny rate (1 Hz) would otherwise turn a few kilobytes into gigabytes of samples.
+const MAX_UPSAMPLING: u64 = 64;
+
 /// The arguments of `librosa.load(path, sr, mono, offset, duration)`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LoadOptions {
@@ -69,6 +73,15 @@ pub fn load(path: impl AsRef<Path>, options: &LoadOptions) -> Result<Audio, Audi
     options.validate(path)?;
     let opened = decode::open(path)?;
     let native = opened.sample_rate();
+    if let Some(sr) = options.sample_rate.filter(|&sr| u64::from(sr) > u64::from(native) * MAX_UPSAMPLING) {
+        return Err(AudioError::corrupt(
+            path,
+            format!(
+                "implausible sample rate {native} Hz: resampling it to {sr} Hz would multiply the samples by more \
+                 than {MAX_UPSAMPLING}"
+            ),
+        ));
+    }
     // Python's int() of a float: truncation toward zero (both are >= 0 here).
     let start = (options.offset * native as f64) as u64;
     let frames = options.duration.map(|d| (d * native as f64) as u64);

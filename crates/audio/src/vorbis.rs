@@ -36,8 +36,9 @@ use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use lewton::audio::{get_decoded_sample_count, read_audio_packet_generic, AudioReadError, PreviousWindowRight};
-use lewton::header::{IdentHeader, SetupHeader};
-use lewton::inside_ogg::read_headers;
+use lewton::header::{
+    read_header_comment, read_header_ident, read_header_setup, HeaderReadError, IdentHeader, SetupHeader,
+};
 use lewton::samples::InterleavedSamples;
 use lewton::VorbisError;
 use ogg::{OggReadError, Packet, PacketReader};
@@ -81,7 +82,7 @@ impl VorbisReader {
         // A second handle: a cloned one would share (and move) the packet reader's file position.
         let mut tail = File::open(path).map_err(|e| AudioError::io(path, e))?;
         let mut packets = PacketReader::new(BufReader::new(file));
-        let ((ident, _comments, setup), serial) = read_headers(&mut packets).map_err(|e| header_error(path, e))?;
+        let ((ident, setup), serial) = read_headers(&mut packets).map_err(|e| header_error(path, e))?;
         if ident.audio_channels == 0 || ident.audio_sample_rate == 0 {
             return Err(AudioError::corrupt(path, "Vorbis header with no channels or a zero sample rate"));
         }
@@ -352,6 +353,68 @@ impl VorbisReader {
             reason: reason.to_string(),
         }
     }
+}
+
+/// lewton's `inside_ogg::read_headers`, with the comment header's lengths checked against its
+/// packet first: lewton allocates `vec![0; vendor_length]` and `Vec::with_capacity(comment_count)`
+/// from `u32`s read from the file (a flipped bit asked for 80 GB). The comments are not kept.
+fn read_headers<R: Read + Seek>(
+    packets: &mut PacketReader<R>,
+) -> Result<((IdentHeader, SetupHeader), u32), VorbisError> {
+    let packet = packets.read_packet_expected()?;
+    let ident = read_header_ident(&packet.data)?;
+    let serial = packet.stream_serial();
+    let next = |packets: &mut PacketReader<R>| -> Result<Packet, VorbisError> {
+        loop {
+            let packet = packets.read_packet_expected()?;
+            if packet.stream_serial() == serial {
+                return Ok(packet);
+            }
+        }
+    };
+    let comments = next(packets)?;
+    if !comment_lengths_fit(&comments.data) {
+        return Err(VorbisError::BadHeader(HeaderReadError::HeaderBadFormat));
+    }
+    read_header_comment(&comments.data)?;
+    let setup = next(packets)?;
+    let setup_header = read_header_setup(&setup.data, ident.audio_channels, (ident.blocksize_0, ident.blocksize_1))?;
+    packets.delete_unread_packets();
+    Ok(((ident, setup_header), setup.stream_serial()))
+}
+
+/// Whether every length in a comment header (`\x03vorbis`, vendor length and string, comment
+/// count, each comment's length and string) lies inside the packet. Other packets pass, for
+/// lewton to reject.
+fn comment_lengths_fit(data: &[u8]) -> bool {
+    if !data.starts_with(b"\x03vorbis") {
+        return true;
+    }
+    let mut pos = 7usize;
+    let u32_at = |pos: &mut usize| -> Option<usize> {
+        let b = data.get(*pos..pos.checked_add(4)?)?;
+        *pos += 4;
+        usize::try_from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])).ok()
+    };
+    let skip = |pos: &mut usize, n: usize| -> Option<()> {
+        *pos = pos.checked_add(n).filter(|&end| end <= data.len())?;
+        Some(())
+    };
+    (|| {
+        let vendor = u32_at(&mut pos)?;
+        skip(&mut pos, vendor)?;
+        let count = u32_at(&mut pos)?;
+        // Each comment takes at least its 4-byte length.
+        if count > (data.len() - pos) / 4 {
+            return None;
+        }
+        for _ in 0..count {
+            let len = u32_at(&mut pos)?;
+            skip(&mut pos, len)?;
+        }
+        Some(())
+    })()
+    .is_some()
 }
 
 /// Whether libvorbis would take the packet as audio (non-empty, packet-type bit clear).

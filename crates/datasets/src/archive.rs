@@ -82,7 +82,8 @@ pub fn read_zip_member<R: Read + Seek>(
         }
         other => ArchiveError::Corrupt { path: archive.to_path_buf(), reason: other.to_string() },
     })?;
-    let mut bytes = Vec::with_capacity(file.size().min(1 << 30) as usize);
+    // The size comes from the archive's headers: only a hint, never trusted for a large reservation.
+    let mut bytes = Vec::with_capacity(file.size().min(16 << 20) as usize);
     file.read_to_end(&mut bytes)
         .map_err(|e| ArchiveError::Corrupt { path: archive.to_path_buf(), reason: format!("member {member}: {e}") })?;
     Ok(bytes)

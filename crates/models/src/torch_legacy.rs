@@ -32,7 +32,7 @@
 //! # Ok::<(), jukemir_models::torch_legacy::LegacyError>(())
 //! ```
 
-mod pickle;
+pub(crate) mod pickle;
 
 use std::collections::HashMap;
 use std::fmt;

@@ -8,7 +8,6 @@ use anyhow::{bail, ensure, Context, Result};
 use ndarray::{Array1, ArrayD};
 use ndarray_npy::ReadNpyExt;
 use serde_json::Value;
-use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 pub use pyrandom::PyRandom;
@@ -242,7 +241,7 @@ fn read_vector(path: &Path) -> Result<Vec<f32>> {
     let open = || std::fs::File::open(path).with_context(|| format!("missing representation {}", path.display()));
     let mut file = open()?;
     let len = file.metadata().with_context(|| format!("cannot read {}", path.display()))?.len();
-    if let Err(reason) = check_npy_header(&mut file, len, 4) {
+    if let Err(reason) = jukemir_representations::npy_io::check_npy_header(&mut file, len, 4) {
         bail!("{} is not a readable .npy: {reason}", path.display());
     }
     if let Ok(a) = Array1::<f32>::read_npy(std::io::BufReader::new(open()?)) {
@@ -259,64 +258,6 @@ fn read_vector(path: &Path) -> Result<Vec<f32>> {
         },
     };
     bail!("{} is not a 1-D float32 vector ({shape})", path.display())
-}
-
-/// numpy's own bound on an `.npy` header's length (`max_header_size`, numpy ≥ 1.24).
-const MAX_NPY_HEADER_LEN: u64 = 10_000;
-/// Brackets nested deeper than this in an `.npy` header are refused (real headers nest 2–4 deep).
-const MAX_NPY_HEADER_NESTING: usize = 16;
-
-/// Checks an `.npy` header against the file's length before ndarray-npy sees it: ndarray-npy
-/// allocates the header length (a `u32` in versions 2 and 3) and the shape's element count without
-/// comparing them with the file, and parses the header recursively (3000 nested brackets overflow
-/// the stack and abort the process). Headers it cannot parse pass, for ndarray-npy to reject.
-/// `elem_size`: the fewest bytes per element of the types about to be tried. (The same check as
-/// `jukemir_representations::npy_io`, which this crate does not depend on.)
-fn check_npy_header(file: &mut (impl Read + Seek), file_len: u64, elem_size: u64) -> std::result::Result<(), String> {
-    let mut prelude = Vec::with_capacity(12);
-    file.by_ref().take(12).read_to_end(&mut prelude).map_err(|e| e.to_string())?;
-    if prelude.len() < 10 || !prelude.starts_with(b"\x93NUMPY") {
-        return Ok(());
-    }
-    let (start, header_len) = match prelude[6] {
-        1 => (10u64, u64::from(u16::from_le_bytes([prelude[8], prelude[9]]))),
-        2 | 3 if prelude.len() == 12 => {
-            (12, u64::from(u32::from_le_bytes([prelude[8], prelude[9], prelude[10], prelude[11]])))
-        }
-        _ => return Ok(()),
-    };
-    if header_len > MAX_NPY_HEADER_LEN {
-        return Err(format!("a header of {header_len} bytes (more than {MAX_NPY_HEADER_LEN})"));
-    }
-    let data_len = file_len
-        .checked_sub(start + header_len)
-        .ok_or_else(|| format!("a header of {header_len} bytes runs past the end of the file ({file_len} bytes)"))?;
-    let mut header = prelude[..start as usize].to_vec();
-    file.seek(SeekFrom::Start(start)).map_err(|e| e.to_string())?;
-    file.by_ref().take(header_len).read_to_end(&mut header).map_err(|e| e.to_string())?;
-    let mut depth = 0usize;
-    for &b in &header[start as usize..] {
-        match b {
-            b'(' | b'[' | b'{' => depth += 1,
-            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-        if depth > MAX_NPY_HEADER_NESTING {
-            return Err(format!("a header nested more than {MAX_NPY_HEADER_NESTING} brackets deep"));
-        }
-    }
-    let Ok(parsed) = ndarray_npy::npy::header::Header::from_reader(&mut header.as_slice()) else {
-        return Ok(());
-    };
-    let needed = parsed
-        .shape
-        .iter()
-        .try_fold(elem_size, |n, &d| n.checked_mul(u64::try_from(d).ok()?))
-        .ok_or_else(|| format!("shape {:?} overflows", parsed.shape))?;
-    if needed > data_len {
-        return Err(format!("shape {:?} needs {needed} bytes of data but the file holds {data_len}", parsed.shape));
-    }
-    Ok(())
 }
 
 /// The reference's `raw_labels_to_targets`.

@@ -37,8 +37,9 @@ const MAX_HEADER_NESTING: usize = 16;
 /// allocates the header length (a `u32` in versions 2 and 3) and the shape's element count without
 /// comparing them with the file, and parses the header recursively (3000 nested brackets overflow
 /// the stack and abort the process). Headers it cannot parse pass, for ndarray-npy to reject.
-/// `elem_size`: bytes per element of the type about to be read.
-fn check_npy_header(file: &mut (impl Read + Seek), file_len: u64, elem_size: u64) -> Result<(), String> {
+/// `elem_size`: the fewest bytes per element of the types about to be read. Shared with the
+/// probe loader, which reads the same files.
+pub fn check_npy_header(file: &mut (impl Read + Seek), file_len: u64, elem_size: u64) -> Result<(), String> {
     let mut prelude = Vec::with_capacity(12);
     file.by_ref().take(12).read_to_end(&mut prelude).map_err(|e| e.to_string())?;
     if prelude.len() < 10 || !prelude.starts_with(b"\x93NUMPY") {

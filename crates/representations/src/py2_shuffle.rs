@@ -11,13 +11,9 @@ fn random(mt: &mut Mt) -> f64 {
     (f64::from(a) * 67108864.0 + f64::from(b)) * (1.0 / 9007199254740992.0)
 }
 
-/// Shuffles `items` in place exactly as Python 2.7 does after `random.seed(seed)`.
-///
-/// Python 2 seeds from an integer by splitting its absolute value into 32-bit words (0 gives the
-/// key `[0]`) and calling `init_by_array`; its `shuffle` then swaps `x[i]` with
-/// `x[int(random() * (i + 1))]` for `i = n−1 … 1`. (Python 3 seeds the same way but shuffles
-/// with `_randbelow`, so its order differs.)
-pub fn python2_shuffle<T>(items: &mut [T], seed: u64) {
+/// Python's `random.seed(seed)` for a non-negative integer (the same in Python 2 and 3): the seed's
+/// 32-bit words, least significant first (`[0]` for 0), through `init_by_array`.
+fn seeded(seed: u64) -> Mt {
     let mut key: Vec<u32> = Vec::new();
     let mut rest = seed;
     while rest > 0 {
@@ -27,7 +23,17 @@ pub fn python2_shuffle<T>(items: &mut [T], seed: u64) {
     if key.is_empty() {
         key.push(0);
     }
-    let mut mt = Mt::new_with_key(key);
+    Mt::new_with_key(key)
+}
+
+/// Shuffles `items` in place exactly as Python 2.7 does after `random.seed(seed)`.
+///
+/// Python 2 seeds from an integer by splitting its absolute value into 32-bit words (0 gives the
+/// key `[0]`) and calling `init_by_array`; its `shuffle` then swaps `x[i]` with
+/// `x[int(random() * (i + 1))]` for `i = n−1 … 1`. (Python 3 seeds the same way but shuffles
+/// with `_randbelow`, so its order differs.)
+pub fn python2_shuffle<T>(items: &mut [T], seed: u64) {
+    let mut mt = seeded(seed);
     for i in (1..items.len()).rev() {
         let j = (random(&mut mt) * (i + 1) as f64) as usize;
         items.swap(i, j);
@@ -62,16 +68,7 @@ fn randbelow(mt: &mut Mt, n: u64) -> u64 {
 /// The generator is seeded as in Python 2 (`init_by_array` over the 32-bit words of the seed,
 /// `[0]` for 0); `shuffle` then swaps `x[i]` with `x[_randbelow(i + 1)]` for `i = n−1 … 1`.
 pub fn python3_shuffle<T>(items: &mut [T], seed: u64) {
-    let mut key: Vec<u32> = Vec::new();
-    let mut rest = seed;
-    while rest > 0 {
-        key.push(rest as u32);
-        rest >>= 32;
-    }
-    if key.is_empty() {
-        key.push(0);
-    }
-    let mut mt = Mt::new_with_key(key);
+    let mut mt = seeded(seed);
     for i in (1..items.len()).rev() {
         let j = randbelow(&mut mt, i as u64 + 1) as usize;
         items.swap(i, j);

@@ -12,6 +12,7 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
+use crate::sink::Sink;
 use crate::{Audio, AudioError};
 
 const HEADER_LEN: u64 = 24;
@@ -164,6 +165,21 @@ impl AuReader {
 
     /// Reads up to `max_frames` frames starting at frame `start` (seeking straight to it).
     pub(crate) fn read(&mut self, start: u64, max_frames: Option<u64>) -> Result<Audio, AudioError> {
+        let available = self.frames.saturating_sub(start);
+        let frames = max_frames.map_or(available, |m| m.min(available));
+        // The frame count comes from the file's size, so this is backed by bytes on disk.
+        let mut samples = Vec::with_capacity(usize::try_from(frames).unwrap_or(0).saturating_mul(self.channels));
+        self.read_into(start, max_frames, &mut samples)?;
+        Ok(Audio { samples, sample_rate: self.sample_rate, channels: self.channels })
+    }
+
+    /// [`Self::read`], handing the samples to `out` a chunk at a time.
+    pub(crate) fn read_into(
+        &mut self,
+        start: u64,
+        max_frames: Option<u64>,
+        out: &mut dyn Sink,
+    ) -> Result<(), AudioError> {
         let path = self.path.as_path();
         if start > self.frames || (start == self.frames && self.frames > 0) {
             return Err(AudioError::OffsetPastEnd { path: path.to_path_buf(), start, frames: self.frames });
@@ -179,7 +195,8 @@ impl AuReader {
         self.file
             .seek(SeekFrom::Start(self.data_offset + start * frame_bytes as u64))
             .map_err(|e| AudioError::io(path, e))?;
-        let mut samples = Vec::with_capacity(total_samples);
+        let mut samples = Vec::new();
+        let mut done_frames = 0u64;
         let chunk_frames = (CHUNK_BYTES / frame_bytes).max(1);
         let mut buf = vec![0u8; chunk_frames * frame_bytes];
         let mut left = total_samples * sample_bytes;
@@ -188,7 +205,7 @@ impl AuReader {
             let chunk = &mut buf[..n];
             if let Err(e) = self.file.read_exact(chunk) {
                 // The file shrank after its length was checked.
-                let done = (samples.len() / self.channels) as u64;
+                let done = done_frames;
                 return Err(AudioError::Decode {
                     path: path.to_path_buf(),
                     frame: start + done,
@@ -196,10 +213,13 @@ impl AuReader {
                     reason: format!("reading AU data: {e}"),
                 });
             }
+            samples.clear();
             convert(self.encoding, self.little_endian, chunk, &mut samples);
+            out.put(&samples);
+            done_frames += (samples.len() / self.channels) as u64;
             left -= n;
         }
-        Ok(Audio { samples, sample_rate: self.sample_rate, channels: self.channels })
+        Ok(())
     }
 }
 

@@ -47,8 +47,9 @@ impl Audio {
         if self.channels <= 1 {
             return self.samples.clone();
         }
-        let n = self.channels as f32;
-        self.samples.chunks_exact(self.channels).map(|frame| numpy_pairwise_sum(frame) / n).collect()
+        let mut mono = Vec::with_capacity(self.frames());
+        mix_to_mono(&self.samples, self.channels, &mut mono);
+        mono
     }
 
     /// Consumes the audio and returns it downmixed to one channel.
@@ -70,6 +71,16 @@ impl Audio {
         }
         Audio { samples, sample_rate, channels: n_ch }
     }
+}
+
+/// Appends the per-frame channel mean of interleaved `samples` to `out` (see [`Audio::to_mono`]).
+pub(crate) fn mix_to_mono(samples: &[f32], channels: usize, out: &mut Vec<f32>) {
+    if channels <= 1 {
+        out.extend_from_slice(samples);
+        return;
+    }
+    let n = channels as f32;
+    out.extend(samples.chunks_exact(channels).map(|frame| numpy_pairwise_sum(frame) / n));
 }
 
 /// numpy's `float32` pairwise summation (`FLOAT_pairwise_sum`): a plain running sum from 0 below 8

@@ -10,6 +10,7 @@ use std::path::Path;
 
 use crate::au::{is_au, AuReader};
 use crate::media::MediaReader;
+use crate::sink::Sink;
 use crate::vorbis::{is_ogg_vorbis, VorbisReader, HEAD_LEN};
 use crate::{Audio, AudioError};
 
@@ -49,8 +50,17 @@ impl Opened<'_> {
         }
     }
 
+    pub(crate) fn channels(&self) -> usize {
+        match &self.source {
+            Source::Au(r) => r.channels(),
+            Source::Vorbis(r) => r.channels(),
+            Source::Media(r) => r.channels(),
+        }
+    }
+
     /// See [`decode`].
     pub(crate) fn read(self, start: u64, max_frames: Option<u64>) -> Result<Audio, AudioError> {
+        let (sample_rate, channels) = (self.sample_rate(), self.channels());
         let path = self.path;
         let (audio, ended_before_start) = match self.source {
             Source::Au(mut r) => {
@@ -59,20 +69,66 @@ impl Opened<'_> {
             }
             Source::Vorbis(r) => {
                 let decoded = r.read(start, max_frames)?;
-                (decoded.audio, decoded.ended_before_start)
+                (decoded.audio, decoded.span.ended_before_start)
             }
             Source::Media(r) => {
                 let decoded = r.read(start, max_frames)?;
-                (decoded.audio, decoded.ended_before_start)
+                (decoded.audio, decoded.span.ended_before_start)
             }
         };
-        if audio.is_empty() && max_frames != Some(0) {
-            return Err(match ended_before_start {
-                Some(frames) => AudioError::OffsetPastEnd { path: path.to_path_buf(), start, frames },
-                None => AudioError::Empty { path: path.to_path_buf() },
-            });
-        }
+        debug_assert_eq!((audio.sample_rate, audio.channels), (sample_rate, channels));
+        check_not_empty(path, audio.samples.len() as u64, start, max_frames, ended_before_start)?;
         Ok(audio)
+    }
+
+    /// [`Self::read`] without keeping the samples: they go to `out` as they are decoded, whole
+    /// frames at a time, so a long file costs no more memory than `out` keeps.
+    pub(crate) fn read_into(self, start: u64, max_frames: Option<u64>, out: &mut dyn Sink) -> Result<(), AudioError> {
+        let path = self.path;
+        let mut counted = Counted { inner: out, samples: 0 };
+        let ended_before_start = match self.source {
+            Source::Au(mut r) => {
+                let total = r.frames();
+                r.read_into(start, max_frames, &mut counted)?;
+                (start > 0 && start >= total).then_some(total)
+            }
+            Source::Vorbis(r) => r.read_into(start, max_frames, &mut counted)?.ended_before_start,
+            Source::Media(r) => r.read_into(start, max_frames, &mut counted)?.ended_before_start,
+        };
+        check_not_empty(path, counted.samples, start, max_frames, ended_before_start)
+    }
+}
+
+fn check_not_empty(
+    path: &Path,
+    samples: u64,
+    start: u64,
+    max_frames: Option<u64>,
+    ended_before_start: Option<u64>,
+) -> Result<(), AudioError> {
+    if samples == 0 && max_frames != Some(0) {
+        return Err(match ended_before_start {
+            Some(frames) => AudioError::OffsetPastEnd { path: path.to_path_buf(), start, frames },
+            None => AudioError::Empty { path: path.to_path_buf() },
+        });
+    }
+    Ok(())
+}
+
+struct Counted<'a> {
+    inner: &'a mut dyn Sink,
+    samples: u64,
+}
+
+impl Sink for Counted<'_> {
+    fn put(&mut self, samples: &[f32]) {
+        self.samples += samples.len() as u64;
+        self.inner.put(samples);
+    }
+
+    fn put_zeros(&mut self, count: usize) {
+        self.samples += count as u64;
+        self.inner.put_zeros(count);
     }
 }
 
@@ -127,4 +183,24 @@ pub fn probe(path: impl AsRef<Path>) -> Result<AudioInfo, AudioError> {
 /// [`AudioError::Empty`] if nothing at all was decoded (unless `max_frames == Some(0)`).
 pub fn decode(path: impl AsRef<Path>, start: u64, max_frames: Option<u64>) -> Result<Audio, AudioError> {
     open(path.as_ref())?.read(start, max_frames)
+}
+
+/// The exact length of a file's audio in frames, and its rate, found by decoding all of it
+/// without keeping it (headers can lie; the reference asks ffprobe, which decodes too). Memory
+/// does not grow with the file's length.
+pub fn decoded_length(path: impl AsRef<Path>) -> Result<(u64, u32), AudioError> {
+    struct Frames(u64, usize);
+    impl Sink for Frames {
+        fn put(&mut self, samples: &[f32]) {
+            self.0 += (samples.len() / self.1) as u64;
+        }
+        fn put_zeros(&mut self, count: usize) {
+            self.0 += (count / self.1) as u64;
+        }
+    }
+    let opened = open(path.as_ref())?;
+    let (rate, channels) = (opened.sample_rate(), opened.channels().max(1));
+    let mut frames = Frames(0, channels);
+    opened.read_into(0, None, &mut frames)?;
+    Ok((frames.0, rate))
 }

@@ -48,7 +48,14 @@ impl LoadOptions {
         LoadOptions { offset, duration, ..self }
     }
 
-    fn validate(&self, path: &Path) -> Result<(), AudioError> {
+    /// The span in native frames: start `int(offset · sr)`, length `int(duration · sr)`
+    /// (Python's int() of a float truncates toward zero; both are >= 0 here).
+    pub(crate) fn frame_span(&self, native: u32) -> (u64, Option<u64>) {
+        let start = (self.offset * native as f64) as u64;
+        (start, self.duration.map(|d| (d * native as f64) as u64))
+    }
+
+    pub(crate) fn validate(&self, path: &Path) -> Result<(), AudioError> {
         let bad = |reason: String| Err(AudioError::InvalidOptions { path: path.to_path_buf(), reason });
         if !(self.offset.is_finite() && self.offset >= 0.0) {
             return bad(format!("offset must be a finite number of seconds >= 0, got {}", self.offset));
@@ -73,18 +80,8 @@ pub fn load(path: impl AsRef<Path>, options: &LoadOptions) -> Result<Audio, Audi
     options.validate(path)?;
     let opened = decode::open(path)?;
     let native = opened.sample_rate();
-    if let Some(sr) = options.sample_rate.filter(|&sr| u64::from(sr) > u64::from(native) * MAX_UPSAMPLING) {
-        return Err(AudioError::corrupt(
-            path,
-            format!(
-                "implausible sample rate {native} Hz: resampling it to {sr} Hz would multiply the samples by more \
-                 than {MAX_UPSAMPLING}"
-            ),
-        ));
-    }
-    // Python's int() of a float: truncation toward zero (both are >= 0 here).
-    let start = (options.offset * native as f64) as u64;
-    let frames = options.duration.map(|d| (d * native as f64) as u64);
+    check_upsampling(path, native, options.sample_rate)?;
+    let (start, frames) = options.frame_span(native);
     let mut audio = opened.read(start, frames)?;
     if audio.is_empty() {
         return Err(AudioError::Empty { path: path.to_path_buf() });
@@ -92,8 +89,7 @@ pub fn load(path: impl AsRef<Path>, options: &LoadOptions) -> Result<Audio, Audi
     // librosa's valid_audio() rejects these too ("Audio buffer is not finite everywhere"); only
     // float-sample files can contain them.
     if let Some(i) = audio.samples.iter().position(|x| !x.is_finite()) {
-        let frame = start + (i / audio.channels) as u64;
-        return Err(AudioError::corrupt(path, format!("non-finite sample (NaN or infinity) at frame {frame}")));
+        return Err(non_finite(path, start + (i / audio.channels) as u64));
     }
     if options.mono {
         audio = audio.into_mono();
@@ -101,6 +97,23 @@ pub fn load(path: impl AsRef<Path>, options: &LoadOptions) -> Result<Audio, Audi
     match options.sample_rate {
         Some(sr) if sr != native => resample_audio(path, &audio, sr),
         _ => Ok(audio),
+    }
+}
+
+pub(crate) fn non_finite(path: &Path, frame: u64) -> AudioError {
+    AudioError::corrupt(path, format!("non-finite sample (NaN or infinity) at frame {frame}"))
+}
+
+pub(crate) fn check_upsampling(path: &Path, native: u32, target: Option<u32>) -> Result<(), AudioError> {
+    match target.filter(|&sr| u64::from(sr) > u64::from(native) * MAX_UPSAMPLING) {
+        Some(sr) => Err(AudioError::corrupt(
+            path,
+            format!(
+                "implausible sample rate {native} Hz: resampling it to {sr} Hz would multiply the samples by more \
+                 than {MAX_UPSAMPLING}"
+            ),
+        )),
+        None => Ok(()),
     }
 }
 
@@ -127,6 +140,11 @@ pub fn peak_normalize(samples: &mut [f32]) {
         }
         norm = norm.max(x.abs());
     }
+    divide_by_peak(samples, norm);
+}
+
+/// The second half of [`peak_normalize`], for a peak measured elsewhere (see [`crate::load_head`]).
+pub fn divide_by_peak(samples: &mut [f32], norm: f32) {
     if norm > 0.0 {
         samples.iter_mut().for_each(|x| *x /= norm);
     }

@@ -20,6 +20,7 @@ use symphonia::core::io::MediaSourceStream;
 use symphonia::core::meta::MetadataOptions;
 use symphonia::core::units::Timestamp;
 
+use crate::sink::Sink;
 use crate::{Audio, AudioError};
 
 /// Frames decoded before the requested start after a seek. Lossy decoders need the previous
@@ -44,6 +45,11 @@ pub(crate) struct MediaReader {
 /// How decoding ended, so the caller can tell "empty" from "offset past the end".
 pub(crate) struct Decoded {
     pub(crate) audio: Audio,
+    pub(crate) span: Span,
+}
+
+/// What a read into a [`Sink`] tells besides the samples.
+pub(crate) struct Span {
     /// `Some(length)` if the stream ended at or before a non-zero `start` (its length as best
     /// known: what was decoded, else the container's count).
     pub(crate) ended_before_start: Option<u64>,
@@ -108,10 +114,25 @@ impl MediaReader {
 
     /// Decodes frames `[start, start + max_frames)`, seeking close to `start` first and stopping
     /// as soon as the span is complete.
-    pub(crate) fn read(mut self, start: u64, max_frames: Option<u64>) -> Result<Decoded, AudioError> {
+    pub(crate) fn read(self, start: u64, max_frames: Option<u64>) -> Result<Decoded, AudioError> {
+        let want = max_frames.unwrap_or(u64::MAX);
+        let prealloc = want.min(self.frames.unwrap_or(0).saturating_sub(start)).saturating_mul(self.channels as u64);
+        let mut out: Vec<f32> = Vec::with_capacity(prealloc.min(MAX_PREALLOC_SAMPLES) as usize);
+        let (sample_rate, channels) = (self.sample_rate, self.channels);
+        let span = self.read_into(start, max_frames, &mut out)?;
+        Ok(Decoded { audio: Audio { samples: out, sample_rate, channels }, span })
+    }
+
+    /// [`Self::read`], handing the samples to `out` as they are decoded.
+    pub(crate) fn read_into(
+        mut self,
+        start: u64,
+        max_frames: Option<u64>,
+        out: &mut dyn Sink,
+    ) -> Result<Span, AudioError> {
         let seek_to = start.saturating_sub(PREROLL_FRAMES);
         if seek_to == 0 {
-            return self.decode_span(start, max_frames, None);
+            return self.decode_span(start, max_frames, None, out);
         }
         let to = SeekTo::Timestamp {
             ts: Timestamp::new(i64::try_from(seek_to).unwrap_or(i64::MAX)),
@@ -120,7 +141,7 @@ impl MediaReader {
         match self.format.seek(SeekMode::Accurate, to) {
             Ok(_) => {
                 self.decoder.reset();
-                self.decode_span(start, max_frames, Some(0))
+                self.decode_span(start, max_frames, Some(0), out)
             }
             // Only a real I/O failure is final. The container's length can be wrong (MP3 without
             // a Xing header, a cut file whose header promises more) and a seek can trip over a
@@ -129,7 +150,7 @@ impl MediaReader {
             Err(SymError::IoError(e)) if e.kind() != std::io::ErrorKind::UnexpectedEof => {
                 Err(AudioError::io(&self.path, e))
             }
-            Err(_) => MediaReader::open(&self.path)?.decode_span(start, max_frames, Some(seek_to)),
+            Err(_) => MediaReader::open(&self.path)?.decode_span(start, max_frames, Some(seek_to), out),
         }
     }
 
@@ -137,12 +158,16 @@ impl MediaReader {
     /// its beginning, as libsndfile does); `Some(skip_until)` takes positions from packet
     /// timestamps instead (after a seek) and does not even decode packets that end at or before
     /// `skip_until`.
-    fn decode_span(mut self, start: u64, max_frames: Option<u64>, anchor: Option<u64>) -> Result<Decoded, AudioError> {
+    fn decode_span(
+        mut self,
+        start: u64,
+        max_frames: Option<u64>,
+        anchor: Option<u64>,
+        out: &mut dyn Sink,
+    ) -> Result<Span, AudioError> {
         let want = max_frames.unwrap_or(u64::MAX);
         let end = start.saturating_add(want);
         let skip_until = anchor.unwrap_or(0);
-        let prealloc = want.min(self.frames.unwrap_or(0).saturating_sub(start)).saturating_mul(self.channels as u64);
-        let mut out: Vec<f32> = Vec::with_capacity(prealloc.min(MAX_PREALLOC_SAMPLES) as usize);
         let mut scratch: Vec<f32> = Vec::new();
         // Timeline position of the next decoded frame; unknown until the first buffer after a seek.
         let mut pos: Option<u64> = if anchor.is_none() { Some(0) } else { None };
@@ -200,7 +225,7 @@ impl MediaReader {
             if lo < hi {
                 buf.copy_to_vec_interleaved(&mut scratch);
                 let (a, b) = ((lo - first) as usize * ch, (hi - first) as usize * ch);
-                out.extend_from_slice(&scratch[a..b]);
+                out.put(&scratch[a..b]);
             }
             pos = Some(first + frames);
         }
@@ -210,8 +235,7 @@ impl MediaReader {
             // Nothing decoded after the seek point, which lies before `start`.
             None => Some(seen_end.min(start)),
         };
-        let audio = Audio { samples: out, sample_rate: self.sample_rate, channels: ch };
-        Ok(Decoded { audio, ended_before_start, packets_decoded })
+        Ok(Span { ended_before_start, packets_decoded })
     }
 
     fn decode_error(&self, frame: u64, e: SymError) -> AudioError {
@@ -258,14 +282,16 @@ mod tests {
     fn seeking_equals_walking_the_packets() {
         for (rel, start) in [(OGG, 3 * 44100 + 17), (MP3, 5 * 22050 + 3)] {
             let seeked = MediaReader::open(&music(rel)).unwrap().read(start, Some(20000)).unwrap();
-            let walked = MediaReader::open(&music(rel))
+            let mut walked = Vec::new();
+            MediaReader::open(&music(rel))
                 .unwrap()
-                .decode_span(start, Some(20000), Some(start - PREROLL_FRAMES))
+                .decode_span(start, Some(20000), Some(start - PREROLL_FRAMES), &mut walked)
                 .unwrap();
-            let from_zero = MediaReader::open(&music(rel)).unwrap().decode_span(start, Some(20000), None).unwrap();
+            let mut from_zero = Vec::new();
+            MediaReader::open(&music(rel)).unwrap().decode_span(start, Some(20000), None, &mut from_zero).unwrap();
             assert_eq!(seeked.audio.frames(), 20000, "{rel}");
-            assert_eq!(seeked.audio, walked.audio, "{rel}: seek vs packet walk");
-            assert_eq!(seeked.audio, from_zero.audio, "{rel}: seek vs decode from the start");
+            assert_eq!(seeked.audio.samples, walked, "{rel}: seek vs packet walk");
+            assert_eq!(seeked.audio.samples, from_zero, "{rel}: seek vs decode from the start");
         }
     }
 
@@ -275,7 +301,7 @@ mod tests {
         let r = MediaReader::open(&music("wesnoth/vengeful.ogg")).unwrap();
         let d = r.read(60 * 44100, Some(44100)).unwrap();
         assert_eq!(d.audio.frames(), 44100);
-        assert!(d.packets_decoded < 100, "decoded {} packets", d.packets_decoded);
+        assert!(d.span.packets_decoded < 100, "decoded {} packets", d.span.packets_decoded);
     }
 
     #[test]
@@ -283,6 +309,6 @@ mod tests {
         let r = MediaReader::open(&music(MP3)).unwrap();
         let d = r.read(40 * 22050, Some(100)).unwrap();
         assert!(d.audio.is_empty());
-        assert_eq!(d.ended_before_start, Some(660340));
+        assert_eq!(d.span.ended_before_start, Some(660340));
     }
 }

@@ -43,7 +43,8 @@ use lewton::samples::InterleavedSamples;
 use lewton::VorbisError;
 use ogg::{OggReadError, Packet, PacketReader};
 
-use crate::media::Decoded;
+use crate::media::{Decoded, Span};
+use crate::sink::Sink;
 use crate::{Audio, AudioError};
 
 /// Bytes of a file's start that [`is_ogg_vorbis`] needs at most (page header, the largest segment
@@ -194,11 +195,24 @@ impl VorbisReader {
     }
 
     /// Decodes frames `[start, start + max_frames)` (fewer if the stream ends first).
-    pub(crate) fn read(mut self, start: u64, max_frames: Option<u64>) -> Result<Decoded, AudioError> {
+    pub(crate) fn read(self, start: u64, max_frames: Option<u64>) -> Result<Decoded, AudioError> {
+        let (sample_rate, channels) = (self.sample_rate(), self.channels());
+        let end = start.saturating_add(max_frames.unwrap_or(u64::MAX));
+        let prealloc = end.min(self.frames.unwrap_or(0)).saturating_sub(start).saturating_mul(channels as u64);
+        let mut out: Vec<f32> = Vec::with_capacity(prealloc.min(1 << 24) as usize);
+        let span = self.read_into(start, max_frames, &mut out)?;
+        Ok(Decoded { audio: Audio { samples: out, sample_rate, channels }, span })
+    }
+
+    /// [`Self::read`], handing the samples to `out` as they are decoded.
+    pub(crate) fn read_into(
+        mut self,
+        start: u64,
+        max_frames: Option<u64>,
+        out: &mut dyn Sink,
+    ) -> Result<Span, AudioError> {
         let ch = self.channels();
         let end = start.saturating_add(max_frames.unwrap_or(u64::MAX));
-        let prealloc = end.min(self.frames.unwrap_or(0)).saturating_sub(start).saturating_mul(ch as u64);
-        let mut out: Vec<f32> = Vec::with_capacity(prealloc.min(1 << 24) as usize);
         let mut lap = Lapped::default();
         let mut granule = Granule::default();
         // The last two audio packets, to restart the decoder after skipped pages.
@@ -310,7 +324,7 @@ impl VorbisReader {
             let kept = frames - trim_start - trim_end;
             let (lo, hi) = (pos.max(start), (pos + kept).min(end));
             if lo < hi {
-                lap.copy_out(raw + trim_start + (lo - pos), hi - lo, ch, &mut out);
+                lap.copy_out(raw + trim_start + (lo - pos), hi - lo, ch, out);
             }
             lap.discard_before(raw + frames, ch);
             push_recent(&mut recent, packet.data);
@@ -324,8 +338,7 @@ impl VorbisReader {
         }
 
         let ended_before_start = (start > 0 && pos <= start).then_some(pos);
-        let audio = Audio { samples: out, sample_rate: self.sample_rate(), channels: ch };
-        Ok(Decoded { audio, ended_before_start, packets_decoded })
+        Ok(Span { ended_before_start, packets_decoded })
     }
 
     /// Frames lewton returns early for a block (`first`) compared with libvorbis: after a long
@@ -476,19 +489,19 @@ impl Lapped {
 
     /// Appends `count` frames from stream position `from`; frames lewton never produced (see the
     /// module docs) are zeros.
-    fn copy_out(&self, from: u64, count: u64, ch: usize, out: &mut Vec<f32>) {
+    fn copy_out(&self, from: u64, count: u64, ch: usize, out: &mut dyn Sink) {
         let Origin::Known(at) = self.origin else {
-            out.resize(out.len() + count as usize * ch, 0.0);
+            out.put_zeros(count as usize * ch);
             return;
         };
         let (to, have) = (from + count, (self.pending.len() / ch) as u64);
         let lo = from.max(at).min(to);
         let hi = to.min(at + have).max(lo);
-        out.resize(out.len() + (lo - from) as usize * ch, 0.0);
+        out.put_zeros((lo - from) as usize * ch);
         if hi > lo {
-            out.extend_from_slice(&self.pending[(lo - at) as usize * ch..(hi - at) as usize * ch]);
+            out.put(&self.pending[(lo - at) as usize * ch..(hi - at) as usize * ch]);
         }
-        out.resize(out.len() + (to - hi) as usize * ch, 0.0);
+        out.put_zeros((to - hi) as usize * ch);
     }
 
     /// Drops buffered frames before stream position `to`.
@@ -655,7 +668,7 @@ mod tests {
         // vengeful.ogg is several minutes long; 1 s at 60 s must decode only a few dozen packets.
         let d = VorbisReader::open(&music("wesnoth/vengeful.ogg")).unwrap().read(60 * 44100, Some(44100)).unwrap();
         assert_eq!(d.audio.frames(), 44100);
-        assert!(d.packets_decoded < 100, "decoded {} packets", d.packets_decoded);
+        assert!(d.span.packets_decoded < 100, "decoded {} packets", d.span.packets_decoded);
     }
 
     #[test]
@@ -663,7 +676,7 @@ mod tests {
         // libsndfile stops at northerners.ogg's first end-of-stream page (granule 9129710).
         let d = VorbisReader::open(&music("wesnoth/northerners.ogg")).unwrap().read(9_200_000, Some(100)).unwrap();
         assert!(d.audio.is_empty());
-        assert_eq!(d.ended_before_start, Some(9_129_710));
+        assert_eq!(d.span.ended_before_start, Some(9_129_710));
     }
 
     #[test]

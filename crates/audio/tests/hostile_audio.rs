@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use harness::{apply, config, mutations, names, random_bytes, replay_fixtures, run_case, Field, Seed};
-use jukemir_audio::{decode, load, probe, write_wav_pcm16, Audio, LoadOptions};
+use jukemir_audio::{decode, load, load_head, probe, write_wav_pcm16, Audio, LoadOptions};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 
@@ -258,6 +258,8 @@ fn exercise(path: &Path, start: u64, frames: u64, resample: bool) -> Result<(), 
     if resample {
         check(load(path, &LoadOptions::at_rate(16000).span(0.0, Some(0.1))))?;
     }
+    let whole = if resample { LoadOptions::at_rate(16000) } else { LoadOptions::native() };
+    check(load_head(path, &whole, 4000).map(|head| head.audio))?;
     Ok(())
 }
 

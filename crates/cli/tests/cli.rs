@@ -117,3 +117,14 @@ fn extract_on_a_real_track_matches_the_reference_vectors() {
         assert!(worst <= tolerance, "{name}: {worst}");
     }
 }
+
+/// The long-file memory benchmark runs end to end on a short recording: both of jukemir's reads
+/// agree (it fails otherwise) and it prints their peak memory and the ratio.
+#[test]
+fn bench_long_audio_prints_peak_memory_of_both_reads() {
+    let out = jukemir(&["bench", "long-audio", "--minutes", "0.6", "--rate", "48000", "--no-reference"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("jukemir, streamed (extract jukebox)") && text.contains("MiB"), "{text}");
+    assert!(text.contains("x the whole-file load's peak memory"), "{text}");
+}

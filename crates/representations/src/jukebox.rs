@@ -1,5 +1,5 @@
 //! The reference's jukebox container (jukemir `representations/jukebox/main.py`): audio at 44.1 kHz
-//! peak-normalised over the whole file, its first 25 s encoded by the 5B VQ-VAE's level-2 encoder
+//! peak-normalised over the whole file (streamed: only the first 25 s are held), its first 25 s encoded by the 5B VQ-VAE's level-2 encoder
 //! into codes, the first 8192 codes through the first 36 layers of the 5B top prior (artist and
 //! genre "unknown", 62 s total length, offset 0), and the activations' mean over time: 4800 values.
 //!
@@ -8,7 +8,7 @@
 
 use crate::representation::Representation;
 use anyhow::{bail, Context, Result};
-use jukemir_audio::{load, peak_normalize, LoadOptions};
+use jukemir_audio::{load_head, peak_normalize, LoadOptions};
 use jukemir_models::jukebox::conditioning::{Conditioning, ConditioningConfig};
 use jukemir_models::jukebox::encoder::{EncoderConfig, JukeboxEncoder};
 use jukemir_models::jukebox::prior::{JukeboxPrior, PriorConfig, SharedSource};
@@ -129,7 +129,13 @@ impl JukeboxRepresentation {
     pub fn codes(&self, mut audio: Vec<f32>) -> Result<Vec<u32>> {
         peak_normalize(&mut audio);
         audio.truncate(SAMPLE_RATE as usize * SECONDS);
-        let encoded = self.encoder.encode(&audio);
+        self.codes_of_head(&audio)
+    }
+
+    /// The codes of the first 25 s of audio already divided by the whole signal's peak.
+    fn codes_of_head(&self, audio: &[f32]) -> Result<Vec<u32>> {
+        let audio = &audio[..audio.len().min(SAMPLE_RATE as usize * SECONDS)];
+        let encoded = self.encoder.encode(audio);
         let needed = self.prior.config().n_ctx;
         if encoded.codes.len() < needed {
             let hop = self.encoder.config().hop_length();
@@ -180,8 +186,11 @@ impl Representation for JukeboxRepresentation {
     }
 
     fn extract_file(&self, path: &Path) -> Result<Vec<f32>> {
-        let audio = load(path, &LoadOptions::at_rate(SAMPLE_RATE)).context("cannot load the audio")?;
-        let codes = self.codes(audio.samples)?;
+        // Only the first 25 s are kept in memory; the peak is measured over the whole file as it
+        // streams past (the reference loads all of it), so hours-long files cost no more.
+        let head = load_head(path, &LoadOptions::at_rate(SAMPLE_RATE), SAMPLE_RATE as usize * SECONDS)
+            .context("cannot load the audio")?;
+        let codes = self.codes_of_head(&head.peak_normalized())?;
         self.from_codes(&codes)
     }
 }

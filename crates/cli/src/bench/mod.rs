@@ -2,6 +2,7 @@
 
 mod features;
 mod jukebox;
+mod long_audio;
 mod network;
 mod probe;
 
@@ -26,6 +27,10 @@ pub enum BenchCommand {
     /// block and per clip, GFLOP/s against this machine's peak, and peak memory, next to PyTorch's.
     #[command(long_about = jukebox::LONG_ABOUT)]
     Jukebox(jukebox::JukeboxArgs),
+    /// Peak memory of reading jukebox's input (25 s, normalised by the whole file's peak) from a
+    /// long recording: jukemir's streamed read against a whole-file load and librosa's.
+    #[command(long_about = long_audio::LONG_ABOUT)]
+    LongAudio(long_audio::LongAudioArgs),
 }
 
 pub fn run(command: BenchCommand) -> anyhow::Result<()> {
@@ -34,6 +39,7 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Probe(args) => probe::probe(args),
         BenchCommand::Network(args) => network::network(args),
         BenchCommand::Jukebox(args) => jukebox::jukebox(args),
+        BenchCommand::LongAudio(args) => long_audio::long_audio(args),
     }
 }
 

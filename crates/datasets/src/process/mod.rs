@@ -30,13 +30,14 @@ pub trait AudioDuration: Sync {
     fn duration(&self, path: &Path) -> anyhow::Result<f64>;
 }
 
-/// Measures duration by decoding the file: exact for every format, independent of headers.
+/// Measures duration by decoding the file (without keeping it): exact for every format,
+/// independent of headers.
 pub struct DecodedDuration;
 
 impl AudioDuration for DecodedDuration {
     fn duration(&self, path: &Path) -> anyhow::Result<f64> {
-        let audio = jukemir_audio::decode(path, 0, None)?;
-        Ok(audio.frames() as f64 / audio.sample_rate as f64)
+        let (frames, rate) = jukemir_audio::decoded_length(path)?;
+        Ok(frames as f64 / f64::from(rate))
     }
 }
 

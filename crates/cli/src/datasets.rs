@@ -89,10 +89,15 @@ fn process(args: ProcessArgs) -> anyhow::Result<()> {
     let dataset = processor(&args.dataset).context("unknown dataset")?;
     let downloader = Downloader::new(DownloadOptions::default());
     let assets = CachedAssets::new(Registry::active()?, &root, &downloader, args.no_verify);
+    // The unpacked archive (1.2 GB for GTZAN) lives in a temporary named for this process, so a
+    // later run removes the copy a killed run left behind.
+    let scratch = std::env::temp_dir();
+    jukemir_fs::remove_stale_temporaries(&scratch)
+        .with_context(|| format!("cannot clear stale unpacked archives from {}", scratch.display()))?;
     let workdir = tempfile::Builder::new()
-        .prefix(&format!(".jukemir-{}-", args.dataset))
-        .tempdir_in(std::env::temp_dir())
-        .context("cannot create a scratch folder for unpacking")?;
+        .prefix(&jukemir_fs::temp_prefix(&format!("unpacked-{}", args.dataset)))
+        .tempdir_in(&scratch)
+        .with_context(|| format!("cannot create a scratch folder for unpacking in {}", scratch.display()))?;
     let measuring = ProgressBar::new_spinner().with_message("track durations measured");
     measuring.set_style(
         indicatif::ProgressStyle::with_template("{spinner} {pos} {msg} ({per_sec}, {elapsed})")

@@ -17,6 +17,12 @@ pub enum ArchiveError {
     MissingMember { path: PathBuf, member: String },
     #[error("cannot write {}: {source}", path.display())]
     Write { path: PathBuf, source: std::io::Error },
+    #[error(
+        "not enough free space to unpack {member:?} from {}: it is {needed} bytes, {available} are free in {}; \
+         free some space or point JUKEMIR_CACHE_DIR / TMPDIR at a bigger disk",
+        path.display(), dest.display()
+    )]
+    DiskSpace { path: PathBuf, member: String, dest: PathBuf, needed: u64, available: u64 },
 }
 
 /// The relative path a member may be unpacked to, or `None` for absolute paths, `..`, drive
@@ -53,10 +59,8 @@ pub fn unpack_tar_gz(archive: &Path, dest: &Path, keep: impl Fn(&str) -> bool) -
         let rel = safe_member_path(&name)
             .ok_or_else(|| ArchiveError::UnsafeMember { path: archive.to_path_buf(), member: name.clone() })?;
         let target = dest.join(rel);
-        write_member(&mut entry, &target).map_err(|e| match e {
-            WriteFailure::Read(e) => corrupt(format!("member {name}: {e}")),
-            WriteFailure::Write(source) => ArchiveError::Write { path: target.clone(), source },
-        })?;
+        let size = entry.size();
+        write_member(&mut entry, &target, size).map_err(|e| failure(e, archive, &name, &target))?;
         names.push(name);
     }
     Ok(names)
@@ -111,12 +115,8 @@ pub fn unpack_zip<R: Read + Seek>(
         let rel = safe_member_path(&name)
             .ok_or_else(|| ArchiveError::UnsafeMember { path: archive.to_path_buf(), member: name.clone() })?;
         let target = dest.join(rel);
-        write_member(&mut file, &target).map_err(|e| match e {
-            WriteFailure::Read(e) => {
-                ArchiveError::Corrupt { path: archive.to_path_buf(), reason: format!("member {name}: {e}") }
-            }
-            WriteFailure::Write(source) => ArchiveError::Write { path: target.clone(), source },
-        })?;
+        let size = file.size();
+        write_member(&mut file, &target, size).map_err(|e| failure(e, archive, &name, &target))?;
         names.push(name);
     }
     Ok(names)
@@ -125,19 +125,55 @@ pub fn unpack_zip<R: Read + Seek>(
 enum WriteFailure {
     Read(std::io::Error),
     Write(std::io::Error),
+    /// The member's declared size exceeds the free space.
+    Space {
+        needed: u64,
+        available: u64,
+    },
+    /// More bytes came out than the member's header declared.
+    Longer {
+        declared: u64,
+    },
 }
 
-/// Copy a member to `target` through a temporary file, so an interrupted unpack leaves no
-/// truncated member behind.
-fn write_member(reader: &mut impl Read, target: &Path) -> Result<(), WriteFailure> {
+fn failure(e: WriteFailure, archive: &Path, member: &str, target: &Path) -> ArchiveError {
+    let corrupt = |reason: String| ArchiveError::Corrupt { path: archive.to_path_buf(), reason };
+    match e {
+        WriteFailure::Read(e) => corrupt(format!("member {member}: {e}")),
+        WriteFailure::Write(source) => ArchiveError::Write { path: target.to_path_buf(), source },
+        WriteFailure::Space { needed, available } => ArchiveError::DiskSpace {
+            path: archive.to_path_buf(),
+            member: member.to_string(),
+            dest: target.parent().unwrap_or(Path::new(".")).to_path_buf(),
+            needed,
+            available,
+        },
+        WriteFailure::Longer { declared } => {
+            corrupt(format!("member {member} unpacks to more than the {declared} bytes its header declares"))
+        }
+    }
+}
+
+/// Writes a member of `declared` bytes to `target` through a temporary (an interrupted unpack
+/// leaves no truncated member behind). Its declared size must
+/// fit in the free space before a byte is written (an archive of a few MB can declare terabytes,
+/// and the deflate stream can deliver them), and it may not deliver more than it declared.
+fn write_member(reader: &mut impl Read, target: &Path, declared: u64) -> Result<(), WriteFailure> {
     let dir = target.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(WriteFailure::Write)?;
+    // A filesystem that cannot report its free space is not a reason to refuse.
+    if let Ok(available) = fs4::available_space(dir) {
+        if declared > available {
+            return Err(WriteFailure::Space { needed: declared, available });
+        }
+    }
     let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let mut tmp = tempfile::Builder::new()
         .prefix(&jukemir_fs::temp_prefix(&name))
         .tempfile_in(dir)
         .map_err(WriteFailure::Write)?;
     let mut buf = vec![0u8; 1 << 16];
+    let mut written = 0u64;
     loop {
         let n = match reader.read(&mut buf) {
             Ok(0) => break,
@@ -145,6 +181,10 @@ fn write_member(reader: &mut impl Read, target: &Path) -> Result<(), WriteFailur
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(WriteFailure::Read(e)),
         };
+        written += n as u64;
+        if written > declared {
+            return Err(WriteFailure::Longer { declared });
+        }
         std::io::Write::write_all(&mut tmp, &buf[..n]).map_err(WriteFailure::Write)?;
     }
     tmp.persist(target).map_err(|e| WriteFailure::Write(e.error))?;
@@ -255,6 +295,16 @@ mod tests {
     }
 
     #[test]
+    fn a_member_delivering_more_than_declared_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("x.wav");
+        let err = write_member(&mut &[1u8; 100][..], &target, 99).err().unwrap();
+        let err = failure(err, Path::new("a.zip"), "x.wav", &target);
+        assert!(err.to_string().contains("more than the 99 bytes"), "{err}");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "the temporary is gone");
+    }
+
+    #[test]
     fn tar_gz_unpacks_and_refuses_escaping_members() {
         let dir = tempfile::tempdir().unwrap();
         let good = dir.path().join("good.tar.gz");
@@ -293,5 +343,23 @@ mod tests {
         let err = unpack_tar_gz(&evil, &dir.path().join("o3"), |_| true).unwrap_err();
         assert!(matches!(err, ArchiveError::UnsafeMember { .. }), "{err}");
         assert!(!dir.path().join("escape.txt").exists());
+
+        // A few bytes that declare a petabyte: refused before anything is written.
+        let bomb = dir.path().join("bomb.tar.gz");
+        {
+            let gz = flate2::write::GzEncoder::new(File::create(&bomb).unwrap(), flate2::Compression::fast());
+            let mut tar = tar::Builder::new(gz);
+            let mut header = tar::Header::new_gnu();
+            header.set_path("genres/big.wav").unwrap();
+            header.set_size(1 << 50);
+            header.set_cksum();
+            tar.append(&header, &b"x"[..]).unwrap();
+            tar.into_inner().unwrap().finish().unwrap();
+        }
+        let out = dir.path().join("o4");
+        let err = unpack_tar_gz(&bomb, &out, |_| true).unwrap_err();
+        assert!(matches!(err, ArchiveError::DiskSpace { needed: 1_125_899_906_842_624, .. }), "{err}");
+        assert!(err.to_string().contains("bomb.tar.gz") && err.to_string().contains("genres/big.wav"), "{err}");
+        assert_eq!(std::fs::read_dir(out.join("genres")).unwrap().count(), 0, "nothing written");
     }
 }

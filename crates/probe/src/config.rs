@@ -176,15 +176,28 @@ pub fn paper_grid(dataset: &str, representation: &str) -> Vec<ProbeConfig> {
         .collect()
 }
 
+/// Probe depth and width limits: far beyond the paper's grid (no hidden layer, or one of 512), and
+/// small enough that a mistyped config fails with a message instead of an allocation of terabytes.
+pub const MAX_HIDDEN_LAYERS: usize = 16;
+pub const MAX_HIDDEN_WIDTH: usize = 1 << 16;
+
 fn parse_settings(v: &Map<String, Value>) -> Result<ProbeSettings> {
     let settings = ProbeSettings {
         dataset: string(v, "dataset")?,
         representation: string(v, "representation")?,
         data_standardization: boolean(v, "data_standardization")?,
         hidden_layer_sizes: match &v["hidden_layer_sizes"] {
+            Value::Array(items) if items.len() > MAX_HIDDEN_LAYERS => {
+                bail!("`hidden_layer_sizes` lists {} layers; at most {MAX_HIDDEN_LAYERS} are accepted", items.len())
+            }
             Value::Array(items) => items
                 .iter()
-                .map(|x| as_count(x).with_context(|| "`hidden_layer_sizes` must be a list of positive integers"))
+                .map(|x| match as_count(x) {
+                    Some(n) if n > MAX_HIDDEN_WIDTH => {
+                        bail!("`hidden_layer_sizes` has a layer of {n} units; at most {MAX_HIDDEN_WIDTH} are accepted")
+                    }
+                    other => other.context("`hidden_layer_sizes` must be a list of positive integers"),
+                })
                 .collect::<Result<_>>()?,
             _ => bail!("`hidden_layer_sizes` must be a list of positive integers"),
         },

@@ -62,3 +62,13 @@ fn unknown_missing_and_ill_typed_fields_are_rejected() {
     assert!(c.with("dropout_p", json!("0.5")).is_err());
     assert!(c.with("hidden_layer_sizes", json!([0])).is_err());
 }
+
+#[test]
+fn absurd_probe_sizes_are_refused_before_anything_is_allocated() {
+    let c = ProbeConfig::new("test", "x");
+    let wide = format!("{:#}", c.with("hidden_layer_sizes", json!([1u64 << 40])).unwrap_err());
+    assert!(wide.contains("at most 65536"), "{wide}");
+    let deep = format!("{:#}", c.with("hidden_layer_sizes", json!(vec![8; 100])).unwrap_err());
+    assert!(deep.contains("100 layers"), "{deep}");
+    assert!(c.with("hidden_layer_sizes", json!([65536, 512])).is_ok());
+}

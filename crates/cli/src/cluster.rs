@@ -146,6 +146,9 @@ pub struct ExtractSpec {
     /// jukebox: read the prior's weights per clip (~1.3 GB of memory instead of ~6 GB).
     #[arg(long)]
     stream_weights: bool,
+    /// jukebox: one output folder per layer (layer_<L>/).
+    #[arg(long)]
+    per_layer: bool,
 }
 
 /// Per-task resources, shared by Slurm and Kubernetes.
@@ -415,6 +418,9 @@ impl ExtractSpec {
         }
         if self.stream_weights {
             command.push("--stream-weights".into());
+        }
+        if self.per_layer {
+            command.push("--per-layer".into());
         }
         if let Some(cache) = &paths.cache {
             command.extend(["--cache-dir".into(), cache.clone()]);

@@ -39,7 +39,8 @@ the same folder and batch size give the reference's vectors; another folder list
   jukebox OpenAI Jukebox 5B as the paper ran it: 44.1 kHz, peak-normalised, first 25 s through the VQ-VAE's \
 top-level encoder (8192 codes needed: audio under 23.78 s is an error), then the first 36 layers of the \
 5B top prior (artist and genre unknown), mean over time: 4800 values. --layers/--pool choose other layers \
-and poolings (the chosen layers' vectors are concatenated). Weights: OpenAI's vqvae.pth.tar and \
+and poolings: the chosen layers' vectors stacked in one vector (layer after layer), or with --per-layer one \
+folder per layer (layer_12/, layer_36/, …, each usable by `probe` as its own representation). Weights: OpenAI's vqvae.pth.tar and \
 prior_level_2.pth.tar as published (legacy PyTorch format, read directly) from \
 https://openaipublic.azureedge.net/jukebox/models/5b/, in <cache>/weights/jukebox/5b/ or the folder --weights names. Needs about 6 GB of memory (36 layers kept as float16, as the reference \
 rounds them); minutes per clip on a CPU";
@@ -86,6 +87,10 @@ pub struct ExtractArgs {
     /// file stays in the page cache).
     #[arg(long)]
     stream_weights: bool,
+    /// jukebox: one output folder per layer (<OUTPUT_DIR>/layer_<L>/<stem>.npy, each a vector of
+    /// 4800) instead of one vector with the chosen layers one after the other.
+    #[arg(long)]
+    per_layer: bool,
 }
 
 pub fn run(args: ExtractArgs) -> anyhow::Result<()> {
@@ -97,6 +102,7 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<()> {
         layers: args.layers.clone(),
         pool: args.pool.clone(),
         stream_weights: args.stream_weights,
+        per_layer: args.per_layer,
     };
     let repr = representation_with(&args.representation, &options)?;
     let batch = Batch::resolve(args.batch_size, args.batch_idx, |var| std::env::var(var).ok())?;

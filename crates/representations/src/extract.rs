@@ -86,16 +86,15 @@ pub fn extract_folder(
         None => &all[..],
     };
     check_unique_outputs(selected)?;
-    create_output_dir(output_dir)?;
+    let outputs = Outputs::new(representation, output_dir);
+    outputs.create()?;
 
-    let dim = Some(representation.dim());
-    let (done, pending): (Vec<&PathBuf>, Vec<&PathBuf>) =
-        selected.iter().partition(|input| is_valid_output(&output_dir.join(output_name(input)), dim));
+    let (done, pending): (Vec<&PathBuf>, Vec<&PathBuf>) = selected.iter().partition(|input| outputs.is_done(input));
     progress.start(pending.len(), done.len());
 
     let pool = thread_pool(options.threads)?;
     let run = |input: &&PathBuf| {
-        let outcome = extract_one(representation, input, &output_dir.join(output_name(input)));
+        let outcome = extract_one(representation, input, &outputs);
         progress.file_done(input, &outcome);
         ((*input).clone(), outcome)
     };
@@ -153,10 +152,10 @@ fn extract_batches(
         None => &order[..],
     };
     check_unique_outputs(selected)?;
-    create_output_dir(output_dir)?;
+    let outputs = Outputs::new(representation, output_dir);
+    outputs.create()?;
 
-    let dim = Some(representation.dim());
-    let is_done = |input: &PathBuf| is_valid_output(&output_dir.join(output_name(input)), dim);
+    let is_done = |input: &PathBuf| outputs.is_done(input);
     let skipped = selected.iter().filter(|input| is_done(input)).count();
     progress.start(selected.len() - skipped, skipped);
     let pool = thread_pool(options.threads)?;
@@ -168,10 +167,9 @@ fn extract_batches(
             continue;
         }
         let outcomes: Vec<Result<(), String>> = match pool.install(|| representation.extract_batch(batch)) {
-            Ok(vectors) if vectors.len() == batch.len() => pending
-                .iter()
-                .map(|&i| check_and_write(representation, &vectors[i], &output_dir.join(output_name(&batch[i]))))
-                .collect(),
+            Ok(vectors) if vectors.len() == batch.len() => {
+                pending.iter().map(|&i| outputs.write(representation, &vectors[i], &batch[i])).collect()
+            }
             Ok(vectors) => {
                 let bug = format!(
                     "{} returned {} vectors for a batch of {} files (this is a bug in jukemir)",
@@ -210,23 +208,54 @@ fn extract_batches(
     Ok(report)
 }
 
-fn extract_one(representation: &dyn Representation, input: &Path, output: &Path) -> Result<(), String> {
+fn extract_one(representation: &dyn Representation, input: &Path, outputs: &Outputs) -> Result<(), String> {
     let vector = representation.extract_file(input).map_err(|e| format!("{e:#}"))?;
-    check_and_write(representation, &vector, output)
+    outputs.write(representation, &vector, input)
 }
 
-/// Writes a vector after checking it has the representation's length and only finite values.
-fn check_and_write(representation: &dyn Representation, vector: &[f32], output: &Path) -> Result<(), String> {
-    if vector.len() != representation.dim() {
-        return Err(format!(
-            "{} produced {} values, expected {} (this is a bug in jukemir)",
-            representation.name(),
-            vector.len(),
-            representation.dim()
-        ));
+/// Where an input's vector goes: `<out>/<stem>.npy`, or equal parts of it to
+/// `<out>/<part>/<stem>.npy` for each of the representation's [`Representation::output_parts`].
+struct Outputs {
+    dirs: Vec<PathBuf>,
+    part_dim: usize,
+}
+
+impl Outputs {
+    fn new(representation: &dyn Representation, output_dir: &Path) -> Self {
+        let parts = representation.output_parts();
+        if parts.is_empty() {
+            return Outputs { dirs: vec![output_dir.to_path_buf()], part_dim: representation.dim() };
+        }
+        let part_dim = representation.dim() / parts.len();
+        Outputs { dirs: parts.iter().map(|p| output_dir.join(p)).collect(), part_dim }
     }
-    if let Some(bad) = vector.iter().position(|v| !v.is_finite()) {
-        return Err(format!("value {bad} of the {} vector is not finite ({})", representation.name(), vector[bad]));
+
+    fn create(&self) -> Result<(), ExtractError> {
+        self.dirs.iter().try_for_each(|dir| create_output_dir(dir))
     }
-    write_vector_atomic(output, vector).map_err(|e| format!("cannot write {}: {e}", output.display()))
+
+    fn is_done(&self, input: &Path) -> bool {
+        self.dirs.iter().all(|dir| is_valid_output(&dir.join(output_name(input)), Some(self.part_dim)))
+    }
+
+    /// Writes a vector after checking it has the representation's length and only finite values;
+    /// each part atomically (a run killed between parts computes the file again).
+    fn write(&self, representation: &dyn Representation, vector: &[f32], input: &Path) -> Result<(), String> {
+        if vector.len() != representation.dim() || vector.len() != self.part_dim * self.dirs.len() {
+            return Err(format!(
+                "{} produced {} values, expected {} (this is a bug in jukemir)",
+                representation.name(),
+                vector.len(),
+                representation.dim()
+            ));
+        }
+        if let Some(bad) = vector.iter().position(|v| !v.is_finite()) {
+            return Err(format!("value {bad} of the {} vector is not finite ({})", representation.name(), vector[bad]));
+        }
+        for (dir, part) in self.dirs.iter().zip(vector.chunks(self.part_dim.max(1))) {
+            let output = dir.join(output_name(input));
+            write_vector_atomic(&output, part).map_err(|e| format!("cannot write {}: {e}", output.display()))?;
+        }
+        Ok(())
+    }
 }

@@ -4,7 +4,8 @@
 //! genre "unknown", 62 s total length, offset 0), and the activations' mean over time: 4800 values.
 //!
 //! Other layers and poolings are offered too (`--layers`, `--pool`): the vector is then the chosen
-//! layers' pooled activations one after the other.
+//! layers' pooled activations one after the other (stacked: it reshapes to `[layers, 4800]`), or,
+//! with `--per-layer`, each layer's vector goes to its own folder `layer_<L>/`.
 
 use crate::representation::Representation;
 use anyhow::{bail, Context, Result};
@@ -89,6 +90,7 @@ pub struct JukeboxRepresentation {
     /// 1-based layer numbers whose pooled activations make the vector, in this order.
     layers: Vec<usize>,
     pool: Pool,
+    per_layer: bool,
 }
 
 impl JukeboxRepresentation {
@@ -104,6 +106,9 @@ impl JukeboxRepresentation {
         stream_weights: bool,
     ) -> Result<Self> {
         let Some(&deepest) = layers.iter().max() else { bail!("no layers chosen") };
+        if let Some(twice) = layers.iter().enumerate().find_map(|(i, l)| layers[..i].contains(l).then_some(l)) {
+            bail!("layer {twice} is listed twice");
+        }
         if layers.contains(&0) {
             bail!("layers are numbered from 1 (the output of the first transformer block)");
         }
@@ -121,7 +126,14 @@ impl JukeboxRepresentation {
             JukeboxPrior::load(prior.as_ref(), &prior_config)
         }
         .context("cannot load the prior")?;
-        Ok(JukeboxRepresentation { encoder, prior, conditioning, layers: layers.to_vec(), pool })
+        Ok(JukeboxRepresentation { encoder, prior, conditioning, layers: layers.to_vec(), pool, per_layer: false })
+    }
+
+    /// With `true`, each chosen layer's vector is written to its own folder, `layer_<L>/<stem>.npy`
+    /// (see [`Representation::output_parts`]) instead of all of them in one vector.
+    pub fn with_per_layer_outputs(mut self, per_layer: bool) -> Self {
+        self.per_layer = per_layer;
+        self
     }
 
     /// The codes of 44.1 kHz mono audio, as the reference computes them: peak normalisation over
@@ -183,6 +195,14 @@ impl Representation for JukeboxRepresentation {
 
     fn parallel_within_file(&self) -> bool {
         true
+    }
+
+    fn output_parts(&self) -> Vec<String> {
+        if self.per_layer {
+            self.layers.iter().map(|l| format!("layer_{l}")).collect()
+        } else {
+            Vec::new()
+        }
     }
 
     fn extract_file(&self, path: &Path) -> Result<Vec<f32>> {

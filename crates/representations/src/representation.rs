@@ -22,6 +22,13 @@ pub trait Representation: Send + Sync {
         false
     }
 
+    /// Sub-folders that each receive an equal part of the vector, in order (Jukebox's
+    /// `--per-layer`: one folder per layer); empty (the default) writes the whole vector to
+    /// `<out>/<stem>.npy`. A file counts as done when every part exists.
+    fn output_parts(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// `Some` when a file's vector depends on the other files computed with it (choi's batch
     /// norms use batch statistics). The contract then forms batches as the reference did and
     /// calls [`Representation::extract_batch`] on whole batches.
@@ -88,8 +95,10 @@ pub fn representation(name: &str) -> Result<Box<dyn Representation>, UnknownRepr
 pub fn representation_with(name: &str, options: &WeightOptions) -> anyhow::Result<Box<dyn Representation>> {
     use crate::musicnn::{MusicnnModel, MusicnnRepresentation};
     use anyhow::Context;
-    if name != "jukebox" && (options.layers.is_some() || options.pool.is_some() || options.stream_weights) {
-        anyhow::bail!("--layers, --pool and --stream-weights apply to jukebox only");
+    if name != "jukebox"
+        && (options.layers.is_some() || options.pool.is_some() || options.stream_weights || options.per_layer)
+    {
+        anyhow::bail!("--layers, --pool, --per-layer and --stream-weights apply to jukebox only");
     }
     match name {
         "musicnn" => {
@@ -133,7 +142,8 @@ pub fn representation_with(name: &str, options: &WeightOptions) -> anyhow::Resul
                 ..JukeboxConfig::jukebox_5b()
             };
             let stream = options.stream_weights;
-            Ok(Box::new(JukeboxRepresentation::load(&vqvae, prior, &config, &layers, pool, stream)?))
+            let representation = JukeboxRepresentation::load(&vqvae, prior, &config, &layers, pool, stream)?;
+            Ok(Box::new(representation.with_per_layer_outputs(options.per_layer)))
         }
         other => {
             if options.weights.is_some() || options.model.is_some() {

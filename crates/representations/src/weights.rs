@@ -20,6 +20,8 @@ pub struct WeightOptions {
     /// `--stream-weights` (jukebox): read the prior's weight matrices for every clip instead of
     /// keeping them in memory.
     pub stream_weights: bool,
+    /// `--per-layer` (jukebox): one output folder per layer instead of one concatenated vector.
+    pub per_layer: bool,
 }
 
 /// The file name of the musicnn wheel in the cache.

@@ -215,9 +215,36 @@ fn audio_too_short_for_the_context_is_an_error_naming_the_counts() {
 
 #[test]
 fn bad_layer_choices_are_refused() {
-    for layers in [&[][..], &[0][..], &[7][..]] {
+    for layers in [&[][..], &[0][..], &[7][..], &[2, 5, 2][..]] {
         for stream in [false, true] {
             assert!(load(layers, Pool::Mean, stream).is_err(), "{layers:?}");
         }
     }
+}
+
+/// `--per-layer`: the extract contract writes each layer's vector to `layer_<L>/<stem>.npy`, equal
+/// to that layer's part of the stacked vector, and a rerun finds every file done.
+#[test]
+fn per_layer_outputs_go_to_one_folder_per_layer() {
+    use jukemir_representations::{extract_folder, ExtractOptions, Quiet};
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    std::fs::create_dir(&input).unwrap();
+    std::fs::copy(fixture("input.wav"), input.join("clip.wav")).unwrap();
+    let stacked = representation(&[5, 2], Pool::Mean).extract_file(&input.join("clip.wav")).unwrap();
+    let repr = representation(&[5, 2], Pool::Mean).with_per_layer_outputs(true);
+    let out = dir.path().join("out");
+    let report = extract_folder(&repr, &input, &out, &ExtractOptions::default(), &Quiet).unwrap();
+    assert_eq!((report.written, report.failed.len()), (1, 0), "{report:?}");
+    for (part, layer) in stacked.chunks_exact(64).zip(["layer_5", "layer_2"]) {
+        let written: Array1<f32> = ndarray_npy::read_npy(out.join(layer).join("clip.npy")).unwrap();
+        assert_eq!(written.as_slice().unwrap(), part, "{layer}");
+    }
+    assert!(!out.join("clip.npy").exists());
+    let again = extract_folder(&repr, &input, &out, &ExtractOptions::default(), &Quiet).unwrap();
+    assert_eq!((again.skipped, again.written), (1, 0));
+    // A missing part makes the file pending again.
+    std::fs::remove_file(out.join("layer_2/clip.npy")).unwrap();
+    let redo = extract_folder(&repr, &input, &out, &ExtractOptions::default(), &Quiet).unwrap();
+    assert_eq!((redo.skipped, redo.written), (0, 1));
 }

@@ -523,3 +523,41 @@ fn md5_sha1_and_sha256_checksums_are_all_verified() {
         assert!(matches!(err, AssetError::DownloadedWrong { algorithm: a, .. } if a == algorithm), "{err:?}");
     }
 }
+
+/// Jukebox's checkpoints have no published checksum: a download is verified by structure. The
+/// tiny fixture model (right format, wrong shapes) and a truncated file are both refused, and
+/// neither reaches the final path.
+#[test]
+fn structure_checked_downloads_refuse_the_wrong_model_and_truncated_files() {
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/jukebox/prior_tiny.pth.tar");
+    let tiny = std::fs::read(fixture).unwrap();
+    let truncated = tiny[..tiny.len() / 2].to_vec();
+    let server = Server::start(vec![
+        ("/tiny/prior_level_2.pth.tar", Route::File(tiny.clone())),
+        ("/cut/prior_level_2.pth.tar", Route::File(truncated)),
+    ]);
+    for (route, why) in [("/tiny/prior_level_2.pth.tar", "4800"), ("/cut/prior_level_2.pth.tar", "not a complete")] {
+        let root = tempfile::tempdir().unwrap();
+        let asset = Asset::new(
+            "JUKEBOX_5B_PRIOR",
+            "weights/jukebox/5b/prior_level_2.pth.tar",
+            Some(&server.url(route)),
+            "structure:jukebox-5b-prior",
+        )
+        .unwrap();
+        let err = fetch(&asset, root.path(), false, &quick(), &()).unwrap_err();
+        assert!(matches!(err, AssetError::DownloadedWrong { .. }), "{err:?}");
+        assert!(err.to_string().contains(why) && err.to_string().contains("structure"), "{err}");
+        assert!(!asset.path(root.path()).exists() && !part_path(&asset.path(root.path())).exists());
+    }
+    // Placed by hand: reported as wrong, naming the file and the problem.
+    let root = tempfile::tempdir().unwrap();
+    let asset =
+        Asset::new("JUKEBOX_5B_PRIOR", "weights/jukebox/5b/prior_level_2.pth.tar", None, "structure:jukebox-5b-prior")
+            .unwrap();
+    std::fs::create_dir_all(asset.path(root.path()).parent().unwrap()).unwrap();
+    std::fs::write(asset.path(root.path()), &tiny).unwrap();
+    let err = fetch(&asset, root.path(), false, &quick(), &()).unwrap_err();
+    assert!(matches!(err, AssetError::WrongChecksum { .. }), "{err:?}");
+    assert!(err.to_string().contains("prior_level_2.pth.tar") && err.to_string().contains("shape"), "{err}");
+}

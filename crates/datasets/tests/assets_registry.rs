@@ -126,6 +126,15 @@ fn weights_registry_pins_released_files_and_git_blobs() {
     assert_eq!(big.checksum, Checksum::GitBlobSha1("8797b12a184750ac483685d294a715259922b1b4".into()));
     assert!(big.path_rel.starts_with("weights/"));
     assert_eq!(weights.select(Some("choi")).len(), 5);
+    // Nothing is published for Jukebox's checkpoints but their URLs: they are verified by structure.
+    let jukebox = weights.select(Some("jukebox"));
+    assert_eq!(jukebox.len(), 2);
+    for asset in jukebox {
+        assert_eq!(asset.checksum.algorithm(), Algorithm::Structure);
+        assert!(asset.url.as_deref().unwrap().starts_with("https://openaipublic.azureedge.net/jukebox/models/5b/"));
+        assert!(asset.path_rel.starts_with("weights/jukebox/5b/"));
+    }
+    assert!(Checksum::parse("structure:jukebox-1b").unwrap_err().to_string().contains("no such published model"));
     assert!(Checksum::parse("git-blob-sha1:ABC").unwrap_err().to_string().contains("40"));
     // The shared copies are the published files.
     let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/weights");

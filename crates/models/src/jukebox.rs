@@ -15,6 +15,7 @@
 pub mod conditioning;
 pub mod encoder;
 pub mod prior;
+pub mod published;
 
 use anyhow::Result;
 

@@ -147,9 +147,9 @@ pub fn choi_weights(options: &WeightOptions) -> Result<PathBuf> {
 pub const JUKEBOX_VQVAE: &str = "vqvae.pth.tar";
 pub const JUKEBOX_PRIOR: &str = "prior_level_2.pth.tar";
 
-/// Where OpenAI publishes the 5B checkpoints. No checksum or size is published for them, so they
-/// are not in `jukemir weights fetch`'s registry (which verifies every file it downloads); loading
-/// checks their structure instead (every tensor the model reads must be there, with its shape).
+/// Where OpenAI publishes the 5B checkpoints. No checksum or size is published for them:
+/// `jukemir weights fetch jukebox` verifies them by structure instead
+/// (`jukemir_models::jukebox::published`), and loading checks every tensor it reads again.
 pub const JUKEBOX_URL: &str = "https://openaipublic.azureedge.net/jukebox/models/5b/";
 
 /// The folder holding Jukebox's `vqvae.pth.tar` and `prior_level_2.pth.tar`: `--weights`, else
@@ -169,9 +169,9 @@ pub fn jukebox_checkpoints(options: &WeightOptions) -> Result<(PathBuf, PathBuf)
     for file in [&vqvae, &prior] {
         if !file.is_file() {
             bail!(
-                "no {} in {}: download OpenAI's {JUKEBOX_VQVAE} and {JUKEBOX_PRIOR} from {JUKEBOX_URL} (about 10 GB; \
-                 e.g. `curl -C - -O {JUKEBOX_URL}{JUKEBOX_PRIOR}`) into that folder, or pass --weights with the folder \
-                 holding them",
+                "no {} in {}: run `jukemir weights fetch jukebox` (OpenAI's {JUKEBOX_VQVAE} and {JUKEBOX_PRIOR} from \
+                 {JUKEBOX_URL}, about 10 GB, resumable), or download them into that folder yourself, or pass \
+                 --weights with the folder holding them",
                 file.file_name().unwrap_or_default().to_string_lossy(),
                 dir.display()
             );

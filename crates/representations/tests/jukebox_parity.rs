@@ -248,3 +248,29 @@ fn per_layer_outputs_go_to_one_folder_per_layer() {
     let redo = extract_folder(&repr, &input, &out, &ExtractOptions::default(), &Quiet).unwrap();
     assert_eq!((redo.skipped, redo.written), (0, 1));
 }
+
+/// `weights fetch jukebox` verifies downloads by structure (nothing else is published): the tiny
+/// models pass against their own shapes and fail against the 5B's, and a truncated file fails.
+#[test]
+fn published_checkpoints_are_verified_by_structure() {
+    use jukemir_models::jukebox::published::{verify_prior, verify_vqvae, PublishedCheckpoint};
+    let (encoder, prior, conditioning) = configs();
+    let (vqvae_path, prior_path) = (fixture("vqvae_tiny.pth.tar"), fixture("prior_tiny.pth.tar"));
+    verify_vqvae(&vqvae_path, &encoder).unwrap();
+    verify_prior(&prior_path, &PriorConfig { depth: 8, ..prior.clone() }, &conditioning).unwrap();
+
+    let missing_layer = verify_prior(&prior_path, &PriorConfig { depth: 9, ..prior }, &conditioning).unwrap_err();
+    assert!(missing_layer.contains("prior.transformer._attn_mods.8"), "{missing_layer}");
+    let not_5b = PublishedCheckpoint::Prior5b.verify(&prior_path).unwrap_err();
+    assert!(not_5b.contains("shape") && not_5b.contains("4800"), "{not_5b}");
+    let not_5b = PublishedCheckpoint::Vqvae5b.verify(&vqvae_path).unwrap_err();
+    assert!(not_5b.contains("shape"), "{not_5b}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = std::fs::read(&prior_path).unwrap();
+    let truncated = dir.path().join("prior_level_2.pth.tar");
+    std::fs::write(&truncated, &bytes[..bytes.len() - 1000]).unwrap();
+    let err = verify_prior(&truncated, &PriorConfig { depth: 8, ..configs().1 }, &conditioning).unwrap_err();
+    assert!(err.contains("not a complete legacy PyTorch checkpoint"), "{err}");
+    assert_eq!(PublishedCheckpoint::from_name("jukebox-5b-prior"), Some(PublishedCheckpoint::Prior5b));
+}

@@ -24,6 +24,9 @@ pub enum Algorithm {
     Sha256,
     /// sha1 of `blob <size>\0` followed by the content: `git hash-object`.
     GitBlobSha1,
+    /// No digest was ever published (Jukebox's checkpoints): the file must parse and hold every
+    /// tensor of the named model with its shape (`jukemir_models::jukebox::published`).
+    Structure,
 }
 
 impl Algorithm {
@@ -33,6 +36,8 @@ impl Algorithm {
             Algorithm::Md5 => 32,
             Algorithm::Sha1 | Algorithm::GitBlobSha1 => 40,
             Algorithm::Sha256 => 64,
+            // Not a digest: the checksum names a structure.
+            Algorithm::Structure => 0,
         }
     }
 
@@ -42,6 +47,7 @@ impl Algorithm {
             Algorithm::Sha1 => "sha1",
             Algorithm::Sha256 => "sha256",
             Algorithm::GitBlobSha1 => "git-blob-sha1",
+            Algorithm::Structure => "structure",
         }
     }
 }
@@ -59,13 +65,22 @@ pub enum Checksum {
     Sha1(String),
     Sha256(String),
     GitBlobSha1(String),
+    /// The name of a published model whose structure the file must have (`structure:<name>`).
+    Structure(String),
 }
 
 impl Checksum {
     /// Reads a hex digest, picking the algorithm from its length as the reference does
-    /// (32 = md5, 40 = sha1, 64 = sha256); `git-blob-sha1:<hex>` is a git blob id.
+    /// (32 = md5, 40 = sha1, 64 = sha256); `git-blob-sha1:<hex>` is a git blob id;
+    /// `structure:<model>` names a published model the file must hold (see [`Algorithm::Structure`]).
     pub fn parse(hex: &str) -> Result<Checksum, RegistryError> {
         let hex = hex.trim().to_ascii_lowercase();
+        if let Some(name) = hex.strip_prefix("structure:") {
+            return match jukemir_models::jukebox::published::PublishedCheckpoint::from_name(name) {
+                Some(_) => Ok(Checksum::Structure(name.to_string())),
+                None => Err(RegistryError::BadChecksum(format!("{hex:?}: no such published model to verify against"))),
+            };
+        }
         if let Some(blob) = hex.strip_prefix("git-blob-sha1:") {
             return match Checksum::parse(blob)? {
                 Checksum::Sha1(hex) => Ok(Checksum::GitBlobSha1(hex)),
@@ -91,12 +106,17 @@ impl Checksum {
             Checksum::Sha1(_) => Algorithm::Sha1,
             Checksum::Sha256(_) => Algorithm::Sha256,
             Checksum::GitBlobSha1(_) => Algorithm::GitBlobSha1,
+            Checksum::Structure(_) => Algorithm::Structure,
         }
     }
 
     pub fn hex(&self) -> &str {
         match self {
-            Checksum::Md5(hex) | Checksum::Sha1(hex) | Checksum::Sha256(hex) | Checksum::GitBlobSha1(hex) => hex,
+            Checksum::Md5(hex)
+            | Checksum::Sha1(hex)
+            | Checksum::Sha256(hex)
+            | Checksum::GitBlobSha1(hex)
+            | Checksum::Structure(hex) => hex,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Streaming file digests, so multi-gigabyte archives are checked without loading them.
 
 use super::registry::{Algorithm, Checksum};
+use jukemir_models::jukebox::published::PublishedCheckpoint;
 use sha2::Digest;
 use std::fs::File;
 use std::io::{self, Read};
@@ -8,10 +9,11 @@ use std::path::Path;
 
 const CHUNK: usize = 1 << 20;
 
-/// The lowercase hex digest of a file.
+/// The lowercase hex digest of a file. ([`Algorithm::Structure`] has none: an error.)
 pub fn file_digest(path: &Path, algorithm: Algorithm) -> io::Result<String> {
     let file = File::open(path)?;
     match algorithm {
+        Algorithm::Structure => Err(io::Error::new(io::ErrorKind::InvalidInput, "a structure check has no digest")),
         Algorithm::Md5 => digest_reader(md5::Md5::new(), file),
         Algorithm::Sha1 => digest_reader(sha1::Sha1::new(), file),
         Algorithm::Sha256 => digest_reader(sha2::Sha256::new(), file),
@@ -23,8 +25,15 @@ pub fn file_digest(path: &Path, algorithm: Algorithm) -> io::Result<String> {
     }
 }
 
-/// `Ok(None)` when the file matches, `Ok(Some(actual_hex))` when it does not.
+/// `Ok(None)` when the file matches, `Ok(Some(actual_hex))` when it does not (for a structure
+/// check: `Some(what is wrong)`).
 pub fn check_file(path: &Path, expected: &Checksum) -> io::Result<Option<String>> {
+    if let Checksum::Structure(name) = expected {
+        File::open(path)?;
+        let model = PublishedCheckpoint::from_name(name)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, format!("no published model {name}")))?;
+        return Ok(model.verify(path).err());
+    }
     let actual = file_digest(path, expected.algorithm())?;
     Ok((actual != expected.hex()).then_some(actual))
 }

@@ -95,7 +95,9 @@ def main():
     ap.add_argument("--blocks", type=int, default=128)
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--dtype", choices=["f32", "bf16"], default="f32")
+    ap.add_argument("--device", default="cpu", help="cpu, or cuda: then each block runs once untimed first")
     args = ap.parse_args()
+    device = torch.device(args.device)
     if args.threads > 0:
         torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -103,15 +105,22 @@ def main():
     weight_dtype = torch.float16 if args.dtype == "f32" else torch.bfloat16
     seconds = []
     with torch.no_grad():
-        x = torch.randn(1, args.ctx, args.width).to(act_dtype)
+        x = torch.randn(1, args.ctx, args.width).to(act_dtype).to(device)
         for attn_func in (1, 2, 3):
             block = Block(args.width, args.heads, args.ctx, args.blocks, attn_func, weight_dtype).to(act_dtype)
             block.c_attn.w.data = block.c_attn.w.data.to(weight_dtype)  # keep fp16/bf16 storage
+            block = block.to(device)
+            if device.type == "cuda":
+                block(x)  # cuBLAS handles and kernels are set up on first use
+                torch.cuda.synchronize()
             start = time.perf_counter()
             y = block(x)
+            if device.type == "cuda":
+                torch.cuda.synchronize()
             seconds.append(time.perf_counter() - start)
             del block, y
-    print(json.dumps({"seconds_per_block": seconds, "dtype": args.dtype, "threads": torch.get_num_threads()}))
+    print(json.dumps({"seconds_per_block": seconds, "dtype": args.dtype, "threads": torch.get_num_threads(),
+                      "device": str(device)}))
 
 
 if __name__ == "__main__":

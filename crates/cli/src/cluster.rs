@@ -55,9 +55,9 @@ choi's batch size is part of its definition: its batch norms use the statistics 
 another --batch-size gives other vectors (a warning says so). jukebox keeps about 6 GB resident, or \
 about 1.3 GB with --stream-weights.
 
-jukemir currently runs on CPUs only (there is no GPU build yet): the GPU requested for the networks \
-only reserves one, so --gpus 0 is sensible and usually schedules sooner; give them more --cpus \
-instead.";
+Only jukebox with --device cuda (a jukemir built with --features cuda) uses a GPU; for the other \
+networks the GPU requested only reserves one, so --gpus 0 is sensible and usually schedules sooner; give \
+them more --cpus instead.";
 
 const GRID_LONG_ABOUT: &str = "Write the paper's probe grid for DATASET / REPRESENTATION as config files \
 (probes/<dataset>/<representation>/<uid>.json in the cache, as `jukemir probe grid --emit-configs` does) and a \
@@ -149,6 +149,12 @@ pub struct ExtractSpec {
     /// jukebox: one output folder per layer (layer_<L>/).
     #[arg(long)]
     per_layer: bool,
+    /// jukebox: run the transformer on the task's GPU (cuda; needs a jukemir built with --features cuda).
+    #[arg(long, value_name = "DEVICE")]
+    device: Option<String>,
+    /// jukebox, with --device: f32, f16 or bf16 matrix products.
+    #[arg(long, value_name = "TYPE", value_parser = ["f32", "f16", "bf16"])]
+    compute: Option<String>,
 }
 
 /// Per-task resources, shared by Slurm and Kubernetes.
@@ -160,7 +166,7 @@ pub struct Resources {
     /// Memory per task, e.g. 4G or 512M (binary units, as Slurm reads them) [default: see above].
     #[arg(long, value_name = "SIZE", value_parser = Mem::parse)]
     mem: Option<Mem>,
-    /// GPUs per task (0: none; jukemir runs on CPUs only for now) [default: see above].
+    /// GPUs per task (0: none; only jukebox --device cuda uses one) [default: see above].
     #[arg(long, value_name = "N")]
     gpus: Option<usize>,
 }
@@ -354,6 +360,11 @@ pub struct ExtractPlan {
 }
 
 impl ExtractSpec {
+    /// Whether the tasks compute on their GPU (jukebox's `--device cuda`).
+    pub fn uses_gpu(&self) -> bool {
+        self.device.as_deref().is_some_and(|d| d.starts_with("cuda"))
+    }
+
     fn batch_size(&self, defaults: &Defaults) -> anyhow::Result<usize> {
         let size = self.batch_size.unwrap_or(defaults.batch_size);
         ensure!(size >= 1, "--batch-size must be at least 1");
@@ -421,6 +432,12 @@ impl ExtractSpec {
         }
         if self.per_layer {
             command.push("--per-layer".into());
+        }
+        if let Some(device) = &self.device {
+            command.extend(["--device".into(), device.clone()]);
+        }
+        if let Some(compute) = &self.compute {
+            command.extend(["--compute".into(), compute.clone()]);
         }
         if let Some(cache) = &paths.cache {
             command.extend(["--cache-dir".into(), cache.clone()]);
@@ -535,10 +552,10 @@ fn slurm_extract(args: SlurmExtractArgs) -> anyhow::Result<()> {
     let mut comments = vec![format!("Written by jukemir {}: {}", env!("CARGO_PKG_VERSION"), invocation())];
     comments.extend(spec.describe(&plan, &text(&input), &text(&output), "$SLURM_ARRAY_TASK_ID"));
     comments.push(format!("Submit: sbatch FILE. Follow: squeue --me. Logs: {}/<jobid>_<task>.out.", log_dir.display()));
-    if chosen.gpus > 0 {
+    if chosen.gpus > 0 && !spec.uses_gpu() {
         comments.push(
-            "jukemir runs on CPUs only for now: the GPU requested here is only reserved (write the script with \
-             --gpus 0 to leave it free)."
+            "Without --device cuda jukemir runs on CPUs: the GPU requested here is only reserved (write the script \
+             with --gpus 0 to leave it free, or with jukebox --device cuda to use it)."
                 .into(),
         );
     }

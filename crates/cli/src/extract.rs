@@ -38,7 +38,8 @@ batches of --batch-size (default 256; --batch-idx then picks one of these batche
 the same folder and batch size give the reference's vectors; another folder listing gives other batches
   jukebox OpenAI Jukebox 5B as the paper ran it: 44.1 kHz, peak-normalised, first 25 s through the VQ-VAE's \
 top-level encoder (8192 codes needed: audio under 23.78 s is an error), then the first 36 layers of the \
-5B top prior (artist and genre unknown), mean over time: 4800 values. --layers/--pool choose other layers \
+5B top prior (artist and genre unknown), mean over time: 4800 values. --device cuda runs the transformer on a \
+GPU (build with --features cuda; --compute f16|bf16 for half-precision products). --layers/--pool choose other layers \
 and poolings: the chosen layers' vectors stacked in one vector (layer after layer), or with --per-layer one \
 folder per layer (layer_12/, layer_36/, …, each usable by `probe` as its own representation). Weights: OpenAI's vqvae.pth.tar and \
 prior_level_2.pth.tar as published (legacy PyTorch format, read directly) from \
@@ -91,6 +92,14 @@ pub struct ExtractArgs {
     /// 4800) instead of one vector with the chosen layers one after the other.
     #[arg(long)]
     per_layer: bool,
+    /// jukebox: run the transformer on this device: cuda or cuda:N (a build with `--features cuda`),
+    /// or cpu for the same tensor code on the CPU [default: jukemir's CPU kernels].
+    #[arg(long, value_name = "DEVICE")]
+    device: Option<String>,
+    /// jukebox, with --device: the dtype of the matrix products. f32 is the reference's (it widens
+    /// its fp16 weights to f32); f16 and bf16 trade ~1e-3 / ~1e-2 relative error for speed.
+    #[arg(long, value_name = "TYPE", value_parser = ["f32", "f16", "bf16"])]
+    compute: Option<String>,
 }
 
 pub fn run(args: ExtractArgs) -> anyhow::Result<()> {
@@ -103,6 +112,8 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<()> {
         pool: args.pool.clone(),
         stream_weights: args.stream_weights,
         per_layer: args.per_layer,
+        device: args.device.clone(),
+        compute: args.compute.clone(),
     };
     let repr = representation_with(&args.representation, &options)?;
     let batch = Batch::resolve(args.batch_size, args.batch_idx, |var| std::env::var(var).ok())?;

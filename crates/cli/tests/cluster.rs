@@ -167,9 +167,12 @@ fn slurm_extract_defaults_follow_the_representation() {
     };
     let (musicnn, _) = script(&["musicnn", s(&input), "out"]);
     assert!(musicnn.contains("#SBATCH --gres=gpu:1\n"), "{musicnn}");
-    assert!(musicnn.contains("CPUs only"), "{musicnn}");
+    assert!(musicnn.contains("jukemir runs on CPUs: the GPU requested here is only reserved"), "{musicnn}");
     assert!(musicnn.contains("#SBATCH --cpus-per-task=4\n#SBATCH --mem=4G\n"), "{musicnn}");
     assert!(musicnn.contains("--batch-size 256 -j 4 --cache-dir"), "the weights come from the cache:\n{musicnn}");
+    let (on_gpu, _) = script(&["jukebox", s(&input), "out", "--device", "cuda", "--compute", "bf16"]);
+    assert!(on_gpu.contains("--device cuda --compute bf16") && on_gpu.contains("--gres=gpu:1"), "{on_gpu}");
+    assert!(!on_gpu.contains("only reserved"), "{on_gpu}");
     let (cpu_only, _) = script(&["musicnn", s(&input), "out", "--gpus", "0", "--model", "MSD_musicnn"]);
     assert!(!cpu_only.contains("--gres"), "{cpu_only}");
     assert!(cpu_only.contains("--model MSD_musicnn"), "{cpu_only}");
@@ -209,7 +212,14 @@ fn slurm_errors_say_what_to_do() {
 fn help_teaches_the_workflow_and_the_defaults() {
     let out = jukemir(&["cluster", "slurm", "extract", "--help"]);
     let help = text(&out);
-    for needle in ["SLURM_ARRAY_TASK_ID", "jukebox", "--gpus 0", "CPUs only", "1.3 GB", "resubmitting is safe"] {
+    for needle in [
+        "SLURM_ARRAY_TASK_ID",
+        "jukebox",
+        "--gpus 0",
+        "Only jukebox with --device cuda",
+        "1.3 GB",
+        "resubmitting is safe",
+    ] {
         assert!(help.contains(needle), "{needle:?} missing in\n{help}");
     }
     let out = jukemir(&["cluster", "k8s", "--help"]);

@@ -13,6 +13,7 @@
 //! `docs/jukebox.md` derives every rule from the reference's sources.
 
 pub mod conditioning;
+pub mod device_prior;
 pub mod encoder;
 pub mod prior;
 pub mod published;

@@ -11,6 +11,7 @@ use crate::representation::Representation;
 use anyhow::{bail, Context, Result};
 use jukemir_audio::{load_head, peak_normalize, LoadOptions};
 use jukemir_models::jukebox::conditioning::{Conditioning, ConditioningConfig};
+use jukemir_models::jukebox::device_prior::{ComputeType, DevicePrior};
 use jukemir_models::jukebox::encoder::{EncoderConfig, JukeboxEncoder};
 use jukemir_models::jukebox::prior::{JukeboxPrior, PriorConfig, SharedSource};
 use jukemir_models::jukebox::TensorSource;
@@ -41,6 +42,16 @@ impl Pool {
             "none" => Pool::None,
             other => bail!("unknown pooling {other:?} (mean, max or none)"),
         })
+    }
+
+    /// [`Self::apply`] on the device, so only the pooled vector is copied back.
+    fn apply_on_device(self, x: &candle_core::Tensor) -> anyhow::Result<Vec<f32>> {
+        let pooled = match self {
+            Pool::None => x.flatten_all()?,
+            Pool::Max => x.max(0)?,
+            Pool::Mean => x.to_dtype(candle_core::DType::F64)?.mean(0)?.to_dtype(candle_core::DType::F32)?,
+        };
+        Ok(pooled.to_vec1::<f32>()?)
     }
 
     fn apply(self, x: &[f32], rows: usize, width: usize) -> Vec<f32> {
@@ -91,6 +102,9 @@ pub struct JukeboxRepresentation {
     layers: Vec<usize>,
     pool: Pool,
     per_layer: bool,
+    /// Set: the transformer runs as candle tensors on this device (a GPU) instead of on the CPU
+    /// kernels.
+    on_device: Option<DevicePrior>,
 }
 
 impl JukeboxRepresentation {
@@ -126,7 +140,24 @@ impl JukeboxRepresentation {
             JukeboxPrior::load(prior.as_ref(), &prior_config)
         }
         .context("cannot load the prior")?;
-        Ok(JukeboxRepresentation { encoder, prior, conditioning, layers: layers.to_vec(), pool, per_layer: false })
+        Ok(JukeboxRepresentation {
+            encoder,
+            prior,
+            conditioning,
+            layers: layers.to_vec(),
+            pool,
+            per_layer: false,
+            on_device: None,
+        })
+    }
+
+    /// Runs the transformer on `device` (`cpu` runs the tensor formulation on the CPU, as the tests
+    /// do; `cuda`/`cuda:N` needs a build with `--features cuda`), its products in `compute`.
+    pub fn on_device(mut self, device: &str, compute: ComputeType) -> Result<Self> {
+        let device = jukemir_models::jukebox::device_prior::device(device)?;
+        self.on_device =
+            Some(DevicePrior::new(&self.prior, &device, compute).context("cannot copy the prior to the device")?);
+        Ok(self)
     }
 
     /// With `true`, each chosen layer's vector is written to its own folder, `layer_<L>/<stem>.npy`
@@ -170,11 +201,19 @@ impl JukeboxRepresentation {
         let mut x = self.prior.embed(codes, &self.conditioning)?;
         let deepest = self.layers.iter().copied().max().unwrap_or(0);
         let mut pooled: Vec<Option<Vec<f32>>> = vec![None; deepest + 1];
-        self.prior.forward(&mut x, deepest, &mut |d, stream| {
-            if self.layers.contains(&(d + 1)) {
-                pooled[d + 1] = Some(self.pool.apply(stream, n, w));
-            }
-        })?;
+        match &self.on_device {
+            Some(device_prior) => device_prior.forward(&x, deepest, &mut |d, stream| {
+                if self.layers.contains(&(d + 1)) {
+                    pooled[d + 1] = Some(self.pool.apply_on_device(stream)?);
+                }
+                Ok(())
+            })?,
+            None => self.prior.forward(&mut x, deepest, &mut |d, stream| {
+                if self.layers.contains(&(d + 1)) {
+                    pooled[d + 1] = Some(self.pool.apply(stream, n, w));
+                }
+            })?,
+        }
         Ok(self.layers.iter().flat_map(|&l| pooled[l].clone().unwrap_or_default()).collect())
     }
 }

@@ -96,9 +96,14 @@ pub fn representation_with(name: &str, options: &WeightOptions) -> anyhow::Resul
     use crate::musicnn::{MusicnnModel, MusicnnRepresentation};
     use anyhow::Context;
     if name != "jukebox"
-        && (options.layers.is_some() || options.pool.is_some() || options.stream_weights || options.per_layer)
+        && (options.layers.is_some()
+            || options.pool.is_some()
+            || options.stream_weights
+            || options.per_layer
+            || options.device.is_some()
+            || options.compute.is_some())
     {
-        anyhow::bail!("--layers, --pool, --per-layer and --stream-weights apply to jukebox only");
+        anyhow::bail!("--layers, --pool, --per-layer, --stream-weights, --device and --compute apply to jukebox only");
     }
     match name {
         "musicnn" => {
@@ -142,8 +147,18 @@ pub fn representation_with(name: &str, options: &WeightOptions) -> anyhow::Resul
                 ..JukeboxConfig::jukebox_5b()
             };
             let stream = options.stream_weights;
-            let representation = JukeboxRepresentation::load(&vqvae, prior, &config, &layers, pool, stream)?;
-            Ok(Box::new(representation.with_per_layer_outputs(options.per_layer)))
+            let mut representation = JukeboxRepresentation::load(&vqvae, prior, &config, &layers, pool, stream)?
+                .with_per_layer_outputs(options.per_layer);
+            match (&options.device, &options.compute) {
+                (Some(device), compute) => {
+                    use jukemir_models::jukebox::device_prior::ComputeType;
+                    let compute = ComputeType::from_name(compute.as_deref().unwrap_or("f32"))?;
+                    representation = representation.on_device(device, compute)?;
+                }
+                (None, Some(_)) => anyhow::bail!("--compute applies with --device (the CPU kernels compute in f32)"),
+                (None, None) => {}
+            }
+            Ok(Box::new(representation))
         }
         other => {
             if options.weights.is_some() || options.model.is_some() {

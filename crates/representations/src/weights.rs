@@ -22,6 +22,11 @@ pub struct WeightOptions {
     pub stream_weights: bool,
     /// `--per-layer` (jukebox): one output folder per layer instead of one concatenated vector.
     pub per_layer: bool,
+    /// `--device` (jukebox): run the transformer as candle tensors on this device (`cuda`, `cuda:N`,
+    /// or `cpu` for the tensor formulation on the CPU) instead of on jukemir's CPU kernels.
+    pub device: Option<String>,
+    /// `--compute` (jukebox, with `--device`): the dtype of the matrix products: f32, f16 or bf16.
+    pub compute: Option<String>,
 }
 
 /// The file name of the musicnn wheel in the cache.

@@ -274,3 +274,31 @@ fn published_checkpoints_are_verified_by_structure() {
     assert!(err.contains("not a complete legacy PyTorch checkpoint"), "{err}");
     assert_eq!(PublishedCheckpoint::from_name("jukebox-5b-prior"), Some(PublishedCheckpoint::Prior5b));
 }
+
+/// The tensor formulation (what runs on a GPU with `--device cuda`), run on the CPU: every layer
+/// and the representation from the WAV match OpenAI's as the CPU kernels do.
+#[test]
+fn the_device_formulation_matches_openais_on_the_cpu() {
+    use jukemir_models::jukebox::device_prior::ComputeType;
+    let repr = representation(&[6], Pool::Mean).on_device("cpu", ComputeType::F32).unwrap();
+    let ours = repr.extract_file(&fixture("input.wav")).unwrap();
+    let theirs: Array1<f32> = npy("representation.npy");
+    let err = max_abs(&ours, theirs.as_slice().unwrap());
+    assert!(err < 1e-5 * scale(theirs.as_slice().unwrap()), "{err}");
+
+    let codes: Vec<u32> = npy::<Array1<i64>>("codes_level2.npy").iter().map(|&c| c as u32).collect();
+    for (pool, file) in [(Pool::Mean, "pool_mean.npy"), (Pool::Max, "pool_max.npy")] {
+        let theirs: Array2<f32> = npy(file);
+        let repr = representation(&[1, 2, 3, 4, 5, 6], pool).on_device("cpu", ComputeType::F32).unwrap();
+        let ours = repr.from_codes(&codes).unwrap();
+        for (layer, chunk) in ours.chunks_exact(64).enumerate() {
+            let row = theirs.row(layer);
+            let err = max_abs(chunk, row.as_slice().unwrap());
+            assert!(err < 1e-5 * scale(row.as_slice().unwrap()), "{file} layer {}: {err}", layer + 1);
+        }
+    }
+    let err = representation(&[6], Pool::Mean).on_device("cuda:0", ComputeType::F32);
+    if !candle_core::utils::cuda_is_available() {
+        assert!(format!("{:#}", err.err().unwrap()).contains("--features cuda"));
+    }
+}

@@ -6,6 +6,7 @@ use super::network::measure;
 use anyhow::Context;
 use clap::Args;
 use jukemir_models::jukebox::conditioning::Conditioning;
+use jukemir_models::jukebox::device_prior::{ComputeType, DevicePrior};
 use jukemir_models::jukebox::prior::{tensor_shapes, Attention, JukeboxPrior, PriorConfig};
 use jukemir_models::jukebox::RandomTensors;
 use std::process::Command;
@@ -51,6 +52,13 @@ pub struct JukeboxArgs {
     /// With --worker: stream the weight matrices (as `extract jukebox --stream-weights`).
     #[arg(long, hide = true)]
     stream: bool,
+    /// Run both sides on this device instead (cuda: jukemir built with --features cuda, PyTorch with
+    /// CUDA); jukemir's products in --compute.
+    #[arg(long, value_name = "DEVICE")]
+    device: Option<String>,
+    /// With --device: jukemir's matrix-product dtype (f32, f16, bf16).
+    #[arg(long, value_name = "TYPE", default_value = "f32", value_parser = ["f32", "f16", "bf16"])]
+    compute: String,
 }
 
 fn config(args: &JukeboxArgs) -> PriorConfig {
@@ -84,6 +92,23 @@ fn worker(args: &JukeboxArgs) -> anyhow::Result<()> {
     let codes: Vec<u32> = (0..n as u32).map(|i| i.wrapping_mul(2_654_435_761) % config.bins as u32).collect();
     let mut x = prior.embed(&codes, &conditioning)?;
     let mut seconds = Vec::new();
+    if let Some(name) = &args.device {
+        let device = jukemir_models::jukebox::device_prior::device(name)?;
+        let compute = ComputeType::from_name(&args.compute)?;
+        let on_device = DevicePrior::new(&prior, &device, compute)?;
+        // One untimed pass: kernels and library handles are set up on first use.
+        on_device.forward(&x, 3, &mut |_, _| Ok(()))?;
+        device.synchronize()?;
+        let mut start = Instant::now();
+        on_device.forward(&x, 3, &mut |_, _| {
+            device.synchronize()?;
+            seconds.push(start.elapsed().as_secs_f64());
+            start = Instant::now();
+            Ok(())
+        })?;
+        println!("{}", serde_json::json!({ "seconds_per_block": seconds }));
+        return Ok(());
+    }
     let mut start = Instant::now();
     prior.forward(&mut x, 3, &mut |_, _| {
         seconds.push(start.elapsed().as_secs_f64());
@@ -134,7 +159,20 @@ pub fn jukebox(args: JukeboxArgs) -> anyhow::Result<()> {
     let weights_33_mib = 33.0 * params * 2.0 / (1 << 20) as f64;
     // (label, seconds per block, peak RSS with 36 blocks' weights)
     let mut sides = Vec::new();
-    for stream in [false, true] {
+    let device_args: Vec<String> = match &args.device {
+        Some(device) => vec!["--device".into(), device.clone()],
+        None => Vec::new(),
+    };
+    if let Some(device) = &args.device {
+        eprintln!("jukemir on {device} ({} products): 3 blocks at {} × {} …", args.compute, args.ctx, args.width);
+        let mut ours = Command::new(std::env::current_exe()?);
+        ours.args(["bench", "jukebox", "--worker"]).args(&shape[..4]).args(&device_args);
+        ours.args(["--compute", &args.compute]).env("RAYON_NUM_THREADS", threads.to_string());
+        let (run, stdout) = measure(ours, "jukemir's side")?;
+        let label = format!("jukemir on {device} ({})", args.compute);
+        sides.push((label, seconds_of(&stdout, "jukemir's side")?, run.peak_mib));
+    }
+    for stream in [false, true].into_iter().filter(|_| args.device.is_none()) {
         eprintln!(
             "jukemir{}: 3 blocks at {} × {} …",
             if stream { " (streamed weights)" } else { "" },
@@ -160,7 +198,7 @@ pub fn jukebox(args: JukeboxArgs) -> anyhow::Result<()> {
     for dtype in dtypes {
         eprintln!("PyTorch {dtype} ({}) …", args.python);
         let mut theirs = Command::new(&args.python);
-        theirs.arg(&script).args(&shape).args(["--dtype", dtype]);
+        theirs.arg(&script).args(&shape).args(["--dtype", dtype]).args(&device_args);
         let (run, stdout) = measure(theirs, "the PyTorch side")?;
         let label = if *dtype == "f32" { "PyTorch (f32, fp16-stored weights)" } else { "PyTorch (bf16)" };
         sides.push((label.to_string(), seconds_of(&stdout, "the PyTorch side")?, run.peak_mib + weights_33_mib));
@@ -178,19 +216,35 @@ pub fn jukebox(args: JukeboxArgs) -> anyhow::Result<()> {
     );
     for (label, seconds, peak_mib) in &sides {
         let three: f64 = seconds.iter().sum();
+        // The peak is the CPU's: a fraction of it means nothing for a GPU run.
+        let of_peak = match args.device {
+            None => format!("{:.0}%", 100.0 * flops / three / 1e9 / peak),
+            Some(_) => "-".into(),
+        };
         println!(
-            "{label:<36} {:>7.2}s {:>7.2}s {:>7.2}s {:>11.1}s {:>9.1} {:>11.0}% {:>10.0} MiB",
+            "{label:<36} {:>7.2}s {:>7.2}s {:>7.2}s {:>11.1}s {:>9.1} {of_peak:>12} {:>10.0} MiB",
             seconds[0],
             seconds[1],
             seconds[2],
             12.0 * three,
             flops / three / 1e9,
-            100.0 * flops / three / 1e9 / peak,
             peak_mib
         );
     }
-    let reference = &sides[2];
-    for ours in &sides[..2] {
+    // The first PyTorch line (f32) is the reference; with --device, also compare with its bf16.
+    let ours_count = if args.device.is_some() { 1 } else { 2 };
+    let reference = &sides[ours_count];
+    if args.device.is_some() {
+        for theirs in &sides[ours_count..] {
+            println!(
+                "ratio on the device: {:.2}x the throughput of {}",
+                theirs.1.iter().sum::<f64>() / sides[0].1.iter().sum::<f64>(),
+                theirs.0
+            );
+        }
+        return Ok(());
+    }
+    for ours in &sides[..ours_count] {
         println!(
             "ratio, {}: {:.2}x PyTorch's throughput (f32), {:.2}x its peak memory",
             ours.0,

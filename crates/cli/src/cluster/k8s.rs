@@ -334,9 +334,10 @@ pub fn extract(args: ExtractArgs) -> anyhow::Result<()> {
     let mut comments = vec![format!("Written by jukemir {}: {}", env!("CARGO_PKG_VERSION"), invocation())];
     comments.extend(spec.describe(&plan, &container_input, &container_output, "$JOB_COMPLETION_INDEX"));
     comments.extend(submit_comments(&name, options));
-    if chosen.gpus > 0 {
+    if chosen.gpus > 0 && !spec.uses_gpu() {
         comments.push(
-            "jukemir runs on CPUs only for now: the GPU requested here is only reserved (--gpus 0 leaves it free)."
+            "Without --device cuda jukemir runs on CPUs: the GPU requested here is only reserved (--gpus 0 leaves it \
+             free; jukebox --device cuda uses it)."
                 .into(),
         );
     }

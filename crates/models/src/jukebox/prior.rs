@@ -184,6 +184,36 @@ impl Linear {
     }
 }
 
+/// `y = b + x @ W`, `W` `[n_in, n_out]` as f16.
+pub(crate) struct LinearParams<'a> {
+    pub weight: std::borrow::Cow<'a, [f16]>,
+    pub bias: &'a [f32],
+    pub n_in: usize,
+    pub n_out: usize,
+}
+
+/// One transformer layer's parameters: LayerNorm (weight, bias) pairs and the four products.
+pub(crate) struct LayerParams<'a> {
+    pub ln_0: (&'a [f32], &'a [f32]),
+    pub c_attn: LinearParams<'a>,
+    pub c_proj: LinearParams<'a>,
+    pub ln_1: (&'a [f32], &'a [f32]),
+    pub c_fc: LinearParams<'a>,
+    pub mlp_proj: LinearParams<'a>,
+    pub attention: Attention,
+}
+
+fn linear_params<'a>(l: &'a Linear, source: Option<&dyn TensorSource>) -> Result<LinearParams<'a>> {
+    let weight = match (&l.weight, source) {
+        (Matrix::Resident(w), _) => std::borrow::Cow::Borrowed(w.as_slice()),
+        (Matrix::Streamed(name), Some(source)) => {
+            std::borrow::Cow::Owned(read_shaped_f16(source, name, &[l.n_in, l.n_out])?)
+        }
+        (Matrix::Streamed(name), None) => bail!("{name} is streamed but no checkpoint was given"),
+    };
+    Ok(LinearParams { weight, bias: &l.bias, n_in: l.n_in, n_out: l.n_out })
+}
+
 /// Shareable tensor source for streamed weights.
 pub type SharedSource = std::sync::Arc<dyn TensorSource + Send + Sync>;
 
@@ -299,6 +329,28 @@ impl JukeboxPrior {
 
     pub fn config(&self) -> &PriorConfig {
         &self.config
+    }
+
+    /// Layer `d`'s parameters as stored (weight matrices as f16, read from the checkpoint when
+    /// streamed), for other backends (`super::device_prior`).
+    pub(crate) fn layer_params(&self, d: usize) -> Result<LayerParams<'_>> {
+        let layer = &self.layers[d];
+        let source = self.stream.as_deref().map(|s| s as &dyn TensorSource);
+        let linear = |l| linear_params(l, source);
+        Ok(LayerParams {
+            ln_0: (&layer.ln_0.weight, &layer.ln_0.bias),
+            c_attn: linear(&layer.c_attn)?,
+            c_proj: linear(&layer.c_proj)?,
+            ln_1: (&layer.ln_1.weight, &layer.ln_1.bias),
+            c_fc: linear(&layer.c_fc)?,
+            mlp_proj: linear(&layer.mlp_proj)?,
+            attention: layer.attention,
+        })
+    }
+
+    /// Layers loaded.
+    pub fn depth(&self) -> usize {
+        self.layers.len()
     }
 
     /// The transformer's input: `(roll(x_emb[codes], 1) with the start embedding at 0 + pos_emb)

@@ -16,7 +16,7 @@ use jukemir_datasets::assets::{
 use jukemir_probe::cross_validation::{cross_val_score_svc, CvScores};
 use jukemir_probe::svm::SvcParams;
 use jukemir_representations::npy_io::read_vector;
-use jukemir_representations::py2_shuffle::python3_shuffle;
+use jukemir_representations::pyrandom::python3_shuffle;
 use jukemir_representations::weights::{jukebox_checkpoints, musicnn_checkpoint};
 use jukemir_representations::{representation_with, WeightOptions, AVAILABLE};
 use std::path::{Path, PathBuf};

@@ -11,7 +11,7 @@
 
 use jukemir_probe::cross_validation::cross_val_score_svc;
 use jukemir_probe::svm::SvcParams;
-use jukemir_representations::py2_shuffle::python3_shuffle;
+use jukemir_representations::pyrandom::python3_shuffle;
 use ndarray::{Array1, Array2};
 use ndarray_npy::{read_npy, write_npy};
 use serde_json::Value;

@@ -2,15 +2,13 @@
 //! splits and labels, one representation `.npy` per uid, each split sorted then shuffled with
 //! CPython's `random` seeded by the config's seed.
 
-pub mod pyrandom;
-
 use anyhow::{bail, ensure, Context, Result};
 use ndarray::{Array1, ArrayD};
 use ndarray_npy::ReadNpyExt;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
-pub use pyrandom::PyRandom;
+pub use jukemir_representations::pyrandom::PyRandom;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutputType {
@@ -196,7 +194,7 @@ pub fn load(roots: &DataRoots, dataset: &str, representation: &str, seed: Option
 
     let rep_dir = roots.representations.join(dataset).join(representation);
     let mut dim = None;
-    let mut unseeded = seed.is_none().then(PyRandom::from_entropy);
+    let mut unseeded = seed.is_none().then(fresh_random);
     let mut splits = Vec::with_capacity(3);
     for (name, mut uids) in SPLITS.into_iter().zip(split_uids) {
         ensure!(!uids.is_empty(), "split `{name}` of {} is empty", meta_path.display());
@@ -292,4 +290,9 @@ pub fn labels_to_targets(attrs: &DatasetAttrs, y: &[Value]) -> Result<Targets> {
             Targets::Matrix(m)
         }
     })
+}
+
+/// An unseeded generator (the reference with `seed: null`): keyed with fresh entropy.
+pub fn fresh_random() -> PyRandom {
+    PyRandom::with_key(&rand::random::<[u32; 4]>())
 }

@@ -46,7 +46,7 @@ pub fn train(cfg: &ProbeConfig, data: &ProbeData, on_eval: &mut dyn FnMut(&Progr
         bail!("no termination criteria: set `early_stopping` or `max_num_epochs`");
     }
     crate::denormals::flush_denormals_on_this_thread();
-    let mut py = cfg.seed.map_or_else(PyRandom::from_entropy, PyRandom::new);
+    let mut py = cfg.seed.map_or_else(data::fresh_random, PyRandom::new);
     let mut rng = cfg.seed.map_or_else(ChaCha8Rng::from_os_rng, |s| ChaCha8Rng::seed_from_u64(s as u64));
     let (dim, attrs, k) = (data.dim, data.attrs, data.attrs.num_outputs);
     let model = SimpleMlp::new(dim, &cfg.hidden_layer_sizes, k, cfg.dropout_p, &mut rng)?;

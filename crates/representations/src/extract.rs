@@ -4,7 +4,7 @@
 
 use crate::inputs::{check_unique_outputs, list_input_files, output_name, Batch, InputError};
 use crate::npy_io::{is_valid_output, write_vector_atomic};
-use crate::py2_shuffle::python2_shuffle;
+use crate::pyrandom::python2_shuffle;
 use crate::representation::{BatchDependence, Representation};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};

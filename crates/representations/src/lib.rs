@@ -12,7 +12,7 @@ pub mod jukebox;
 pub mod moments;
 pub mod musicnn;
 pub mod npy_io;
-pub mod py2_shuffle;
+pub mod pyrandom;
 pub mod representation;
 pub mod weights;
 

@@ -3,8 +3,10 @@
 //! their tasks, run here as the scheduler would run them, process exactly the batch or config of
 //! their index.
 
+mod common;
+
 use ndarray::Array1;
-use ndarray_npy::{ReadNpyExt, WriteNpyExt};
+use ndarray_npy::ReadNpyExt;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -456,26 +458,11 @@ fn k8s_manifest_with_a_claim_and_gpus_validates_and_errors_are_helpful() {
     assert_eq!(parse_yaml(&std::fs::read_to_string(&o).unwrap())["spec"]["completions"], 4);
 }
 
-const GENRES: [&str; 10] =
-    ["blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock"];
-
 /// A small separable gtzan_ff-shaped task in `root`'s cache layout.
 fn write_task(root: &Path) {
-    let rep = root.join("representations/gtzan_ff/synth");
-    std::fs::create_dir_all(&rep).unwrap();
-    std::fs::create_dir_all(root.join("processed/gtzan_ff")).unwrap();
-    let mut meta = serde_json::Map::new();
-    for (split, count) in [("train", 60), ("valid", 20), ("test", 20)] {
-        for i in 0..count {
-            let class = i % 10;
-            let uid = format!("{split}{i:03}");
-            let x: Vec<f32> =
-                (0..10).map(|d| if d == class { 3.0 } else { 0.0 } + ((i * 7 + d * 13) % 11) as f32 / 11.0).collect();
-            Array1::from(x).write_npy(std::fs::File::create(rep.join(format!("{uid}.npy"))).unwrap()).unwrap();
-            meta.insert(uid, serde_json::json!({"split": split, "y": GENRES[class]}));
-        }
-    }
-    std::fs::write(root.join("processed/gtzan_ff/meta.json"), serde_json::to_string(&meta).unwrap()).unwrap();
+    common::write_gtzan_task(root, [60, 20, 20], |i, class| {
+        (0..10).map(|d| if d == class { 3.0 } else { 0.0 } + ((i * 7 + d * 13) % 11) as f32 / 11.0).collect()
+    });
 }
 
 fn trained(grid_dir: &Path) -> Vec<PathBuf> {

@@ -9,6 +9,8 @@
 //! - Python 3's `random.seed(0); random.shuffle` against Python's permutations;
 //! - the help, and the advice when no representation can be chosen.
 
+mod common;
+
 use jukemir_probe::cross_validation::cross_val_score_svc;
 use jukemir_probe::svm::SvcParams;
 use jukemir_representations::pyrandom::python3_shuffle;
@@ -21,8 +23,7 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-const GENRES: [&str; 10] =
-    ["blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock"];
+use common::GENRES;
 
 fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/svm")

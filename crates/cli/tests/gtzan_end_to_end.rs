@@ -2,14 +2,15 @@
 //! server on 127.0.0.1 that serves a GTZAN archive in the original layout (tiny clips standing in
 //! for the music) and the real split lists. The resulting meta.json must equal the reference's.
 
+mod common;
+
 use sha2::{Digest, Sha256};
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const GENRES: [&str; 10] =
-    ["blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock"];
+use common::GENRES;
 
 fn shared(rel: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared").join(rel)

@@ -1,30 +1,21 @@
 //! `jukemir probe grid --slurm` writes configs and an array script that really trains them (run
 //! here with bash, as Slurm would run each task), and `jukemir report` tabulates the result.
 
-use ndarray::Array1;
-use ndarray_npy::WriteNpyExt;
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
-const GENRES: [&str; 10] =
-    ["blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock"];
-
 /// A small separable gtzan_ff-shaped task: 10 classes, 8 dims, deterministic.
 fn write_task(root: &Path) {
-    let rep = root.join("representations/gtzan_ff/synth");
-    std::fs::create_dir_all(&rep).unwrap();
-    std::fs::create_dir_all(root.join("processed/gtzan_ff")).unwrap();
-    let mut meta = serde_json::Map::new();
-    for (split, count) in [("train", 100), ("valid", 40), ("test", 40)] {
-        for i in 0..count {
-            let class = i % 10;
-            let uid = format!("{split}{i:03}");
-            let x: Vec<f32> = (0..8).map(|d| if d == class % 8 { 3.0 } else { 0.0 } + ((i * 7 + d * 13) % 11) as f32 / 11.0 + if class >= 8 && d == 0 { 2.0 } else { 0.0 }).collect();
-            Array1::from(x).write_npy(std::fs::File::create(rep.join(format!("{uid}.npy"))).unwrap()).unwrap();
-            meta.insert(uid, serde_json::json!({"split": split, "y": GENRES[class]}));
-        }
-    }
-    std::fs::write(root.join("processed/gtzan_ff/meta.json"), serde_json::to_string(&meta).unwrap()).unwrap();
+    common::write_gtzan_task(root, [100, 40, 40], |i, class| {
+        (0..8)
+            .map(|d| {
+                let one_hot = if d == class % 8 { 3.0 } else { 0.0 };
+                one_hot + ((i * 7 + d * 13) % 11) as f32 / 11.0 + if class >= 8 && d == 0 { 2.0 } else { 0.0 }
+            })
+            .collect()
+    });
 }
 
 fn jukemir(args: &[&str]) -> Output {

@@ -2,6 +2,8 @@
 //! SIGKILLed at several points and restarted, or run twice at once on the same folders, and must
 //! end as an uninterrupted run ends, with no temporary files left behind.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output};
 use std::time::Duration;
@@ -107,27 +109,11 @@ fn overlapping_extract_workers_end_with_every_output_valid() {
     assert!(hidden_entries(&out).is_empty());
 }
 
-const GENRES: [&str; 10] =
-    ["blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock"];
-
 /// A small gtzan_ff-shaped task: 10 classes, 16 dims.
 fn write_task(root: &Path) {
-    use ndarray_npy::WriteNpyExt;
-    let rep = root.join("representations/gtzan_ff/synth");
-    std::fs::create_dir_all(&rep).unwrap();
-    std::fs::create_dir_all(root.join("processed/gtzan_ff")).unwrap();
-    let mut meta = serde_json::Map::new();
-    for (split, count) in [("train", 200), ("valid", 60), ("test", 60)] {
-        for i in 0..count {
-            let class = i % 10;
-            let uid = format!("{split}{i:03}");
-            let x: Vec<f32> =
-                (0..16).map(|d| if d == class { 2.0 } else { 0.0 } + ((i * 7 + d * 13) % 11) as f32 / 5.0).collect();
-            ndarray::Array1::from(x).write_npy(std::fs::File::create(rep.join(format!("{uid}.npy"))).unwrap()).unwrap();
-            meta.insert(uid, serde_json::json!({"split": split, "y": GENRES[class]}));
-        }
-    }
-    std::fs::write(root.join("processed/gtzan_ff/meta.json"), serde_json::to_string(&meta).unwrap()).unwrap();
+    common::write_gtzan_task(root, [200, 60, 60], |i, class| {
+        (0..16).map(|d| if d == class { 2.0 } else { 0.0 } + ((i * 7 + d * 13) % 11) as f32 / 5.0).collect()
+    });
 }
 
 fn grid(cache: &Path, limit: usize) -> Command {

@@ -3,6 +3,8 @@
 //! SIGKILLed at several points and restarted, and must end exactly as an uninterrupted run ends,
 //! with no partial downloads or hidden temporaries left behind.
 
+mod common;
+
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
@@ -367,8 +369,7 @@ fn killed_asset_downloads_resume_to_the_served_bytes() {
 // ---------------------------------------------------------------------------------------------
 // `jukemir datasets process gtzan_ff`: conversion killed part-way.
 
-const GENRES: [&str; 10] =
-    ["blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock"];
+use common::GENRES;
 
 fn shared(rel: &str) -> PathBuf {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared").join(rel);

@@ -81,105 +81,43 @@ fn legacy_state_dict(path: &Path) -> Result<HashMap<String, Tensor>> {
     Ok(out)
 }
 
-/// One member of a zip archive, from its central directory record and local header.
+/// One member of a zip archive, as the zip crate (the reader candle uses) sees it.
 struct ZipMember {
     name: String,
-    method: u16,
+    stored: bool,
     size: u64,
     compressed: u64,
-    /// Absolute offset of the member's data.
-    data: u64,
 }
 
-fn read_at(file: &mut std::fs::File, at: u64, len: u64, file_len: u64) -> std::result::Result<Vec<u8>, String> {
-    use std::io::{Seek, SeekFrom};
-    if at.checked_add(len).is_none_or(|end| end > file_len) {
-        return Err(format!("{len} bytes at offset {at} lie past the end of the file ({file_len} bytes)"));
-    }
-    file.seek(SeekFrom::Start(at)).map_err(|e| e.to_string())?;
-    let mut buf = Vec::with_capacity(len as usize);
-    file.take(len).read_to_end(&mut buf).map_err(|e| e.to_string())?;
-    if buf.len() as u64 != len {
-        return Err(format!("the file ends inside {len} bytes at offset {at}"));
-    }
-    Ok(buf)
+/// The members of a zip archive, listed by the same zip crate (same version) that candle's reader
+/// opens it with, so the check below and candle agree on what the archive holds.
+fn zip_members(archive: &mut zip::ZipArchive<std::fs::File>) -> std::result::Result<Vec<ZipMember>, String> {
+    (0..archive.len())
+        .map(|i| {
+            let member = archive.by_index_raw(i).map_err(|e| e.to_string())?;
+            Ok(ZipMember {
+                name: member.name().map_err(|e| e.to_string())?.to_string(),
+                stored: member.compression() == zip::CompressionMethod::Stored,
+                size: member.size(),
+                compressed: member.compressed_size(),
+            })
+        })
+        .collect()
 }
 
-fn le(b: &[u8], at: usize, width: usize) -> u64 {
-    b.get(at..at + width).map_or(0, |s| s.iter().rev().fold(0u64, |acc, &x| (acc << 8) | u64::from(x)))
-}
-
-/// The members of a zip archive, read from its central directory (zip64 included) with every
-/// count, size and offset checked against the file's length.
-fn zip_members(file: &mut std::fs::File) -> std::result::Result<Vec<ZipMember>, String> {
-    use std::io::{Seek, SeekFrom};
-    let len = file.seek(SeekFrom::End(0)).map_err(|e| e.to_string())?;
-    let tail_len = len.min(22 + 0xffff);
-    let tail = read_at(file, len - tail_len, tail_len, len)?;
-    // The last end-of-central-directory record whose comment ends the file.
-    let eocd = (0..=tail.len().saturating_sub(22))
-        .rev()
-        .find(|&p| tail[p..].starts_with(b"PK\x05\x06") && p + 22 + le(&tail, p + 20, 2) as usize == tail.len())
-        .ok_or("no end-of-central-directory record")?;
-    let (mut count, mut cd_size, mut cd_at) =
-        (le(&tail, eocd + 10, 2), le(&tail, eocd + 12, 4), le(&tail, eocd + 16, 4));
-    if count == 0xffff || cd_size == 0xffff_ffff || cd_at == 0xffff_ffff {
-        let locator =
-            eocd.checked_sub(20).filter(|&l| tail[l..].starts_with(b"PK\x06\x07")).ok_or("no zip64 locator")?;
-        let eocd64 = read_at(file, le(&tail, locator + 8, 8), 56, len)?;
-        if !eocd64.starts_with(b"PK\x06\x06") {
-            return Err("no zip64 end-of-central-directory record".into());
-        }
-        (count, cd_size, cd_at) = (le(&eocd64, 32, 8), le(&eocd64, 40, 8), le(&eocd64, 48, 8));
+/// A stored member's bytes; a declared size is never trusted for an allocation.
+fn read_stored(
+    archive: &mut zip::ZipArchive<std::fs::File>,
+    name: &str,
+    size: u64,
+) -> std::result::Result<Vec<u8>, String> {
+    let member = archive.by_name(name).map_err(|e| e.to_string())?;
+    let mut bytes = Vec::with_capacity(size.min(16 << 20) as usize);
+    member.take(size).read_to_end(&mut bytes).map_err(|e| format!("{name}: {e}"))?;
+    if bytes.len() as u64 != size {
+        return Err(format!("{name}: the archive ends inside its {size} bytes"));
     }
-    if count > cd_size / 46 {
-        return Err(format!("{count} members cannot fit in a {cd_size}-byte central directory"));
-    }
-    let cd = read_at(file, cd_at, cd_size, len)?;
-    let mut members = Vec::with_capacity(count as usize);
-    let mut p = 0usize;
-    for _ in 0..count {
-        if !cd.get(p..).is_some_and(|r| r.starts_with(b"PK\x01\x02")) || p + 46 > cd.len() {
-            return Err(format!("bad central directory record at offset {}", cd_at + p as u64));
-        }
-        let (method, mut compressed, mut size) = (le(&cd, p + 10, 2) as u16, le(&cd, p + 20, 4), le(&cd, p + 24, 4));
-        let (name_len, extra_len, comment_len) =
-            (le(&cd, p + 28, 2) as usize, le(&cd, p + 30, 2) as usize, le(&cd, p + 32, 2) as usize);
-        let mut local = le(&cd, p + 42, 4);
-        let (name, extra) = (p + 46, p + 46 + name_len);
-        let end = extra + extra_len + comment_len;
-        if end > cd.len() {
-            return Err(format!("central directory record at offset {} runs past the directory", cd_at + p as u64));
-        }
-        // zip64 extended information: the fields whose 32-bit value is all ones, in this order.
-        let mut x = extra;
-        while x + 4 <= extra + extra_len {
-            let (id, n) = (le(&cd, x, 2), le(&cd, x + 2, 2) as usize);
-            if id == 1 {
-                let mut q = x + 4;
-                for field in [&mut size, &mut compressed, &mut local] {
-                    if *field == 0xffff_ffff && q + 8 <= x + 4 + n {
-                        *field = le(&cd, q, 8);
-                        q += 8;
-                    }
-                }
-            }
-            x += 4 + n;
-        }
-        let header = read_at(file, local, 30, len)?;
-        if !header.starts_with(b"PK\x03\x04") {
-            return Err(format!("no local header at offset {local}"));
-        }
-        let data = local + 30 + le(&header, 26, 2) + le(&header, 28, 2);
-        read_at(file, data, 0, len)?;
-        if data.checked_add(compressed).is_none_or(|e| e > len) {
-            return Err(format!("member data at offset {data} ({compressed} bytes) runs past the end of the file"));
-        }
-        let name = String::from_utf8_lossy(&cd[name..name + name_len]).into_owned();
-        members.push(ZipMember { name, method, size, compressed, data });
-        p = end;
-    }
-    Ok(members)
+    Ok(bytes)
 }
 
 /// Checks a zip checkpoint before candle's reader sees it. candle's pickle reader allocates
@@ -190,14 +128,14 @@ fn zip_members(file: &mut std::fs::File) -> std::result::Result<Vec<ZipMember>, 
 /// and each tensor must fit in its storage record.
 fn check_zip_checkpoint(path: &Path) -> Result<()> {
     use crate::torch_legacy::pickle::{self, Fault, Input, Value};
-    let mut file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let members = zip_members(&mut file).map_err(anyhow::Error::msg)?;
-    let len = file.metadata()?.len();
+    let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut archive = zip::ZipArchive::new(file).map_err(|e| anyhow::anyhow!("not a zip archive: {e}"))?;
+    let members = zip_members(&mut archive).map_err(anyhow::Error::msg)?;
     for pkl in members.iter().filter(|m| m.name.ends_with("data.pkl")) {
-        if pkl.method != 0 || pkl.size != pkl.compressed {
+        if !pkl.stored || pkl.size != pkl.compressed {
             bail!("{} is compressed (torch stores it)", pkl.name);
         }
-        let bytes = read_at(&mut file, pkl.data, pkl.size, len).map_err(anyhow::Error::msg)?;
+        let bytes = read_stored(&mut archive, &pkl.name, pkl.size).map_err(anyhow::Error::msg)?;
         let fault = |e: Fault| match e {
             Fault::Io(e) => anyhow::anyhow!("{}: {e}", pkl.name),
             Fault::Bad(why) => anyhow::anyhow!("{}: {why}", pkl.name),

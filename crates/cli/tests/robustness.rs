@@ -4,28 +4,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use common::{hidden_entries, jukemir, kill_after, run};
+
+use std::path::Path;
 use std::process::{Child, Command, Output};
 use std::time::Duration;
-
-fn jukemir() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_jukemir"));
-    cmd.env_remove("SLURM_ARRAY_TASK_ID").env_remove("JOB_COMPLETION_INDEX");
-    cmd
-}
-
-fn run(cmd: &mut Command) -> Output {
-    let out = cmd.output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    out
-}
-
-fn kill_after(mut child: Child, delay: Duration) {
-    std::thread::sleep(delay);
-    // SIGKILL: no chance to clean up, as when a scheduler or the OOM killer ends a job.
-    let _ = child.kill();
-    let _ = child.wait();
-}
 
 /// `n` synthetic clips of 3 s, as WAVs in `dir`.
 fn clips(dir: &Path, n: usize) {
@@ -36,14 +19,6 @@ fn clips(dir: &Path, n: usize) {
         jukemir_audio::write_wav_pcm16(dir.join(format!("{i:02}.wav")), &jukemir_audio::Audio::mono(samples, 22050))
             .unwrap();
     }
-}
-
-fn hidden_entries(dir: &Path) -> Vec<PathBuf> {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with('.'))
-        .collect()
 }
 
 /// Every output of `reference` exists in `other` with the same bytes, and nothing else does.

@@ -5,38 +5,16 @@
 
 mod common;
 
+use common::{hidden_entries, jukemir, kill_after, run};
+
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output};
+use std::process::{Child, Command};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-fn jukemir() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_jukemir"));
-    cmd.env_remove("SLURM_ARRAY_TASK_ID").env_remove("JOB_COMPLETION_INDEX");
-    // A proxy from the environment must not intercept requests to the loopback server.
-    for proxy in ["ALL_PROXY", "all_proxy", "HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy"] {
-        cmd.env_remove(proxy);
-    }
-    cmd
-}
-
-fn run(cmd: &mut Command) -> Output {
-    let out = cmd.output().unwrap();
-    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    out
-}
-
-fn kill_after(mut child: Child, delay: Duration) {
-    std::thread::sleep(delay);
-    assert!(child.try_wait().unwrap().is_none(), "the run ended before the kill at {delay:?}");
-    // SIGKILL: no chance to clean up, as when a scheduler or the OOM killer ends a job.
-    let _ = child.kill();
-    let _ = child.wait();
-}
 
 /// SIGKILLs `child` as soon as `ready` holds; the run must still be going then (else the kill would
 /// interrupt nothing).
@@ -58,14 +36,6 @@ fn kill_when(mut child: Child, what: &str, mut ready: impl FnMut() -> bool) {
     }
     let _ = child.kill();
     let _ = child.wait();
-}
-
-fn hidden_entries(dir: &Path) -> Vec<PathBuf> {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with('.'))
-        .collect()
 }
 
 /// Every regular file under `root`, by `/`-separated relative path, with its bytes; folders are

@@ -3,7 +3,43 @@
 #![allow(dead_code)] // each test binary uses its own part
 
 use ndarray_npy::WriteNpyExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output};
+use std::time::Duration;
+
+/// The binary, with no scheduler index or proxy inherited from the environment (a proxy must not
+/// intercept requests to the tests' loopback servers).
+pub fn jukemir() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_jukemir"));
+    cmd.env_remove("SLURM_ARRAY_TASK_ID").env_remove("JOB_COMPLETION_INDEX");
+    for proxy in ["ALL_PROXY", "all_proxy", "HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy"] {
+        cmd.env_remove(proxy);
+    }
+    cmd
+}
+
+/// Runs `cmd`, which must succeed.
+pub fn run(cmd: &mut Command) -> Output {
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    out
+}
+
+/// SIGKILL after `delay`: no chance to clean up, as when a scheduler or the OOM killer ends a job.
+pub fn kill_after(mut child: Child, delay: Duration) {
+    std::thread::sleep(delay);
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// The entries of `dir` whose names start with a dot (where temporaries live).
+pub fn hidden_entries(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with('.'))
+        .collect()
+}
 
 pub const GENRES: [&str; 10] =
     ["blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock"];

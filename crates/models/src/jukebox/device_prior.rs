@@ -246,27 +246,9 @@ impl DevicePrior {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::jukebox::conditioning::Conditioning;
-    use crate::jukebox::prior::tensor_shapes;
-    use crate::jukebox::RandomTensors;
 
     fn tiny(attn_order: usize) -> (JukeboxPrior, Vec<f32>) {
-        let config = PriorConfig {
-            n_ctx: 48,
-            width: 16,
-            heads: 2,
-            depth: 3,
-            blocks: 4,
-            m_attn: 0.25,
-            m_mlp: 2.0,
-            attn_order,
-            bins: 10,
-        };
-        let prior = JukeboxPrior::load(&RandomTensors::new(tensor_shapes(&config), 0.5), &config).unwrap();
-        let conditioning = Conditioning {
-            start: (0..16).map(|i| i as f32 * 0.1).collect(),
-            positions: (0..48 * 16).map(|i| ((i * 7) % 13) as f32 * 0.01).collect(),
-        };
+        let (prior, conditioning) = crate::jukebox::prior::tests::tiny(attn_order);
         let codes: Vec<u32> = (0..48).map(|i| (i * 3 % 10) as u32).collect();
         let x = prior.embed(&codes, &conditioning).unwrap();
         (prior, x)

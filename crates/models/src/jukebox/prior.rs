@@ -516,11 +516,13 @@ impl Group {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::jukebox::RandomTensors;
 
-    fn tiny(attn_order: usize) -> (JukeboxPrior, Conditioning) {
+    /// A 3-layer prior of width 16 over 48 positions in 4 blocks, random weights, with its
+    /// conditioning (also used by `device_prior`'s tests).
+    pub(crate) fn tiny(attn_order: usize) -> (JukeboxPrior, Conditioning) {
         let config = PriorConfig {
             n_ctx: 48,
             width: 16,

@@ -293,3 +293,24 @@ fn uids_that_are_paths_are_refused() {
         assert!(msg.contains("meta.json") && msg.contains("not a plain file name"), "{uid:?}: {msg}");
     }
 }
+
+#[test]
+fn config_regressions_stay_fixed() {
+    let n = replay_fixtures("probe_config", |name, bytes| {
+        check_config(&String::from_utf8_lossy(bytes), &format!("fixtures/hostile/probe_config/{name}"))
+    });
+    assert!(n >= 3, "the pinned configs are replayed ({n})");
+}
+
+#[test]
+fn meta_regressions_stay_fixed() {
+    let n = replay_fixtures("probe_meta", |name, bytes| {
+        // Vectors only for the uids that are plain names: the test must not write outside its folder.
+        let uids: Vec<String> = serde_json::from_slice::<Map<String, Value>>(bytes)
+            .map(|m| m.keys().filter(|k| !k.contains('/') && !k.contains("..")).cloned().collect())
+            .unwrap_or_default();
+        let root = write_root("gtzan_ff", bytes, &uids, &[]);
+        check_load(&format!("fixtures/hostile/probe_meta/{name} via data::load"), "gtzan_ff", &root, bytes)
+    });
+    assert!(n >= 1, "the pinned meta.json files are replayed ({n})");
+}

@@ -137,24 +137,8 @@ pub struct ExtractSpec {
     /// Which published model (musicnn: MSD_musicnn_big, MSD_musicnn, MTT_musicnn).
     #[arg(long, value_name = "NAME")]
     model: Option<String>,
-    /// jukebox: the transformer layers whose pooled activations make the vector, e.g. 12,24,36.
-    #[arg(long, value_name = "L,…", value_delimiter = ',')]
-    layers: Option<Vec<usize>>,
-    /// jukebox: mean, max or none.
-    #[arg(long, value_name = "HOW", value_parser = ["mean", "max", "none"])]
-    pool: Option<String>,
-    /// jukebox: read the prior's weights per clip (~1.3 GB of memory instead of ~6 GB).
-    #[arg(long)]
-    stream_weights: bool,
-    /// jukebox: one output folder per layer (layer_<L>/).
-    #[arg(long)]
-    per_layer: bool,
-    /// jukebox: run the transformer on the task's GPU (cuda; needs a jukemir built with --features cuda).
-    #[arg(long, value_name = "DEVICE")]
-    device: Option<String>,
-    /// jukebox, with --device: f32, f16 or bf16 matrix products.
-    #[arg(long, value_name = "TYPE", value_parser = ["f32", "f16", "bf16"])]
-    compute: Option<String>,
+    #[command(flatten)]
+    jukebox: crate::extract::JukeboxOptions,
 }
 
 /// Per-task resources, shared by Slurm and Kubernetes.
@@ -362,7 +346,7 @@ pub struct ExtractPlan {
 impl ExtractSpec {
     /// Whether the tasks compute on their GPU (jukebox's `--device cuda`).
     pub fn uses_gpu(&self) -> bool {
-        self.device.as_deref().is_some_and(|d| d.starts_with("cuda"))
+        self.jukebox.uses_gpu()
     }
 
     fn batch_size(&self, defaults: &Defaults) -> anyhow::Result<usize> {
@@ -420,25 +404,7 @@ impl ExtractSpec {
         if let Some(model) = &self.model {
             command.extend(["--model".into(), model.clone()]);
         }
-        if let Some(layers) = &self.layers {
-            let layers: Vec<String> = layers.iter().map(|l| l.to_string()).collect();
-            command.extend(["--layers".into(), layers.join(",")]);
-        }
-        if let Some(pool) = &self.pool {
-            command.extend(["--pool".into(), pool.clone()]);
-        }
-        if self.stream_weights {
-            command.push("--stream-weights".into());
-        }
-        if self.per_layer {
-            command.push("--per-layer".into());
-        }
-        if let Some(device) = &self.device {
-            command.extend(["--device".into(), device.clone()]);
-        }
-        if let Some(compute) = &self.compute {
-            command.extend(["--compute".into(), compute.clone()]);
-        }
+        command.extend(self.jukebox.to_args());
         if let Some(cache) = &paths.cache {
             command.extend(["--cache-dir".into(), cache.clone()]);
         }
@@ -526,7 +492,7 @@ fn create_log_dir(dir: &Path) -> anyhow::Result<()> {
 
 fn slurm_extract(args: SlurmExtractArgs) -> anyhow::Result<()> {
     let spec = &args.spec;
-    let defaults = extract_defaults(&spec.representation, spec.stream_weights);
+    let defaults = extract_defaults(&spec.representation, spec.jukebox.stream_weights);
     let chosen = args.resources.choose(&defaults)?;
     let input = absolute(&spec.input_dir)?;
     let output = absolute(&spec.output_dir)?;

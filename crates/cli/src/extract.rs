@@ -75,31 +75,70 @@ pub struct ExtractArgs {
     /// Cache folder for fetched weights [default: $JUKEMIR_CACHE_DIR, else ~/.jukemir].
     #[arg(long, value_name = "DIR")]
     cache_dir: Option<PathBuf>,
+    #[command(flatten)]
+    jukebox: JukeboxOptions,
+}
+
+/// jukebox's options, shared by `extract` and `cluster … extract` (which passes them on).
+#[derive(Args, Clone, Default)]
+pub struct JukeboxOptions {
     /// jukebox: the transformer layers (1–72) whose pooled activations make the vector, in this
     /// order, e.g. 12,24,36 [default: 36, the paper's].
     #[arg(long, value_name = "L,…", value_delimiter = ',')]
-    layers: Option<Vec<usize>>,
+    pub layers: Option<Vec<usize>>,
     /// jukebox: how each layer's activations over time become one vector: mean (the paper's), max,
     /// or none (the whole [8192, 4800] matrix, row-major).
     #[arg(long, value_name = "HOW", value_parser = ["mean", "max", "none"])]
-    pool: Option<String>,
+    pub pool: Option<String>,
     /// jukebox: read the prior's weight matrices from the checkpoint for every clip instead of
     /// keeping them in memory (peak memory ~1.3 GB instead of ~6 GB; a few percent slower while the
     /// file stays in the page cache).
     #[arg(long)]
-    stream_weights: bool,
+    pub stream_weights: bool,
     /// jukebox: one output folder per layer (<OUTPUT_DIR>/layer_<L>/<stem>.npy, each a vector of
     /// 4800) instead of one vector with the chosen layers one after the other.
     #[arg(long)]
-    per_layer: bool,
+    pub per_layer: bool,
     /// jukebox: run the transformer on this device: cuda or cuda:N (a build with `--features cuda`),
     /// or cpu for the same tensor code on the CPU [default: jukemir's CPU kernels].
     #[arg(long, value_name = "DEVICE")]
-    device: Option<String>,
+    pub device: Option<String>,
     /// jukebox, with --device: the dtype of the matrix products. f32 is the reference's (it widens
     /// its fp16 weights to f32); f16 and bf16 trade ~1e-3 / ~1e-2 relative error for speed.
     #[arg(long, value_name = "TYPE", value_parser = ["f32", "f16", "bf16"])]
-    compute: Option<String>,
+    pub compute: Option<String>,
+}
+
+impl JukeboxOptions {
+    /// The options as `jukemir extract` arguments (what a cluster task runs).
+    pub fn to_args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        if let Some(layers) = &self.layers {
+            let layers: Vec<String> = layers.iter().map(|l| l.to_string()).collect();
+            args.extend(["--layers".into(), layers.join(",")]);
+        }
+        if let Some(pool) = &self.pool {
+            args.extend(["--pool".into(), pool.clone()]);
+        }
+        if self.stream_weights {
+            args.push("--stream-weights".into());
+        }
+        if self.per_layer {
+            args.push("--per-layer".into());
+        }
+        if let Some(device) = &self.device {
+            args.extend(["--device".into(), device.clone()]);
+        }
+        if let Some(compute) = &self.compute {
+            args.extend(["--compute".into(), compute.clone()]);
+        }
+        args
+    }
+
+    /// Whether the transformer runs on a GPU (`--device cuda…`).
+    pub fn uses_gpu(&self) -> bool {
+        self.device.as_deref().is_some_and(|d| d.starts_with("cuda"))
+    }
 }
 
 pub fn run(args: ExtractArgs) -> anyhow::Result<()> {
@@ -108,12 +147,12 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<()> {
         weights: args.weights.clone(),
         model: args.model.clone(),
         cache_root,
-        layers: args.layers.clone(),
-        pool: args.pool.clone(),
-        stream_weights: args.stream_weights,
-        per_layer: args.per_layer,
-        device: args.device.clone(),
-        compute: args.compute.clone(),
+        layers: args.jukebox.layers.clone(),
+        pool: args.jukebox.pool.clone(),
+        stream_weights: args.jukebox.stream_weights,
+        per_layer: args.jukebox.per_layer,
+        device: args.jukebox.device.clone(),
+        compute: args.jukebox.compute.clone(),
     };
     let repr = representation_with(&args.representation, &options)?;
     let batch = Batch::resolve(args.batch_size, args.batch_idx, |var| std::env::var(var).ok())?;

@@ -304,7 +304,7 @@ pub fn extract(args: ExtractArgs) -> anyhow::Result<()> {
     let spec = &args.spec;
     let options = &args.k8s;
     let volume = Volume::new(options)?;
-    let defaults = extract_defaults(&spec.representation, spec.stream_weights);
+    let defaults = extract_defaults(&spec.representation, spec.jukebox.stream_weights);
     let chosen = args.resources.choose(&defaults)?;
     let input = volume.relative(&spec.input_dir, "INPUT_DIR")?;
     let output = volume.relative(&spec.output_dir, "OUTPUT_DIR")?;

@@ -171,11 +171,10 @@ impl JukeboxRepresentation {
     /// the whole signal, then the first 25 s encoded.
     pub fn codes(&self, mut audio: Vec<f32>) -> Result<Vec<u32>> {
         peak_normalize(&mut audio);
-        audio.truncate(SAMPLE_RATE as usize * SECONDS);
         self.codes_of_head(&audio)
     }
 
-    /// The codes of the first 25 s of audio already divided by the whole signal's peak.
+    /// The codes of the first 25 s of `audio`, which is already divided by the whole signal's peak.
     fn codes_of_head(&self, audio: &[f32]) -> Result<Vec<u32>> {
         let audio = &audio[..audio.len().min(SAMPLE_RATE as usize * SECONDS)];
         let encoded = self.encoder.encode(audio);

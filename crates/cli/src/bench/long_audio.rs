@@ -8,7 +8,6 @@ use anyhow::{bail, Context};
 use clap::Args;
 use jukemir_audio::{load, load_head, peak_normalize, LoadOptions};
 use sha2::{Digest, Sha256};
-use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -90,24 +89,12 @@ fn worker(how: &str, file: &Path, head_npy: &Path) -> anyhow::Result<()> {
 /// loudest moment comes at 90 % of the file.
 fn write_recording(path: &Path, minutes: f64, rate: u32) -> anyhow::Result<()> {
     let frames = (minutes * 60.0 * f64::from(rate)) as u64;
-    let data_bytes = frames * 4;
-    if data_bytes + 36 > u64::from(u32::MAX) {
+    if frames * 4 + 36 > u64::from(u32::MAX) {
         bail!("{minutes} minutes at {rate} Hz is beyond the 4 GB a WAV file can hold");
     }
-    let file = std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
-    let mut w = BufWriter::new(file);
-    w.write_all(b"RIFF")?;
-    w.write_all(&(36 + data_bytes as u32).to_le_bytes())?;
-    w.write_all(b"WAVEfmt ")?;
-    w.write_all(&16u32.to_le_bytes())?;
-    w.write_all(&1u16.to_le_bytes())?;
-    w.write_all(&2u16.to_le_bytes())?;
-    w.write_all(&rate.to_le_bytes())?;
-    w.write_all(&(rate * 4).to_le_bytes())?;
-    w.write_all(&4u16.to_le_bytes())?;
-    w.write_all(&16u16.to_le_bytes())?;
-    w.write_all(b"data")?;
-    w.write_all(&(data_bytes as u32).to_le_bytes())?;
+    let spec =
+        hound::WavSpec { channels: 2, sample_rate: rate, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let mut w = hound::WavWriter::create(path, spec).with_context(|| format!("cannot create {}", path.display()))?;
     let loudest = frames as f64 * 0.9;
     for i in 0..frames {
         let t = i as f64 / f64::from(rate);
@@ -115,10 +102,10 @@ fn write_recording(path: &Path, minutes: f64, rate: u32) -> anyhow::Result<()> {
         let left = swell * (0.6 * (2.0 * std::f64::consts::PI * 220.0 * t).sin() + 0.3 * (6.1 * t).sin());
         let right = swell * (0.6 * (2.0 * std::f64::consts::PI * 221.5 * t).sin() - 0.3 * (4.3 * t).cos());
         for v in [left, right] {
-            w.write_all(&((v.clamp(-1.0, 1.0) * 32767.0) as i16).to_le_bytes())?;
+            w.write_sample((v.clamp(-1.0, 1.0) * 32767.0) as i16)?;
         }
     }
-    w.flush()?;
+    w.finalize()?;
     Ok(())
 }
 

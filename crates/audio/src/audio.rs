@@ -1,5 +1,7 @@
 //! The decoded-audio value passed between decoding, loading and writing.
 
+use crate::numpy::pairwise_sum;
+
 /// Decoded PCM as `f32`, interleaved frame by frame (`[l0, r0, l1, r1, ...]`).
 ///
 /// Interleaved because that is how every decoder and WAV writer produces and consumes frames, and
@@ -80,42 +82,7 @@ pub(crate) fn mix_to_mono(samples: &[f32], channels: usize, out: &mut Vec<f32>) 
         return;
     }
     let n = channels as f32;
-    out.extend(samples.chunks_exact(channels).map(|frame| numpy_pairwise_sum(frame) / n));
-}
-
-/// numpy's `float32` pairwise summation (`FLOAT_pairwise_sum`): a plain running sum from 0 below 8
-/// terms, eight interleaved partial sums combined as a tree up to 128, halving beyond. Matching
-/// it matters because channel counts >= 3 round differently under any other order.
-fn numpy_pairwise_sum(a: &[f32]) -> f32 {
-    const BLOCK: usize = 128;
-    let n = a.len();
-    if n < 8 {
-        let mut res = 0.0f32;
-        for &x in a {
-            res += x;
-        }
-        res
-    } else if n <= BLOCK {
-        let mut r = [0.0f32; 8];
-        r.copy_from_slice(&a[..8]);
-        let whole = n - n % 8;
-        let mut i = 8;
-        while i < whole {
-            for (j, acc) in r.iter_mut().enumerate() {
-                *acc += a[i + j];
-            }
-            i += 8;
-        }
-        let mut res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-        for &x in &a[whole..] {
-            res += x;
-        }
-        res
-    } else {
-        let mut n2 = n / 2;
-        n2 -= n2 % 8;
-        numpy_pairwise_sum(&a[..n2]) + numpy_pairwise_sum(&a[n2..])
-    }
+    out.extend(samples.chunks_exact(channels).map(|frame| pairwise_sum(frame) / n));
 }
 
 #[cfg(test)]
@@ -136,13 +103,6 @@ mod tests {
         let (a, b, c) = (1.0f32, 1e-8f32, 1e-8f32);
         let audio = Audio { samples: vec![a, b, c], sample_rate: 1, channels: 3 };
         assert_eq!(audio.to_mono()[0], ((a + b) + c) / 3.0);
-    }
-
-    #[test]
-    fn eight_channels_use_the_tree() {
-        let x: Vec<f32> = (0..8).map(|i| 1.0 + i as f32 * 1e-7).collect();
-        let tree = ((x[0] + x[1]) + (x[2] + x[3])) + ((x[4] + x[5]) + (x[6] + x[7]));
-        assert_eq!(numpy_pairwise_sum(&x), tree);
     }
 
     #[test]

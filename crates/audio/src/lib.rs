@@ -16,6 +16,7 @@ mod fft_resample;
 mod head;
 mod load;
 mod media;
+pub mod numpy;
 pub mod resample;
 mod sink;
 mod vorbis;

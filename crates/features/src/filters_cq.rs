@@ -2,8 +2,9 @@
 //! `filters.constant_q` (Hann window, L1 norm, `pad_fft=True`, `gamma=0`) and
 //! `filters.cq_to_chroma`, plus the note/frequency conversions they rely on.
 
-use crate::cqt::numpy_ops::{cabs64, pairwise_sum};
+use crate::cqt::numpy_ops::cabs64;
 use crate::window::hann_periodic;
+use jukemir_audio::numpy::pairwise_sum;
 use ndarray::Array2;
 use realfft::num_complex::Complex;
 

@@ -13,7 +13,9 @@
 //! - the mean and the (population) std of the scores use NumPy's summation.
 
 use crate::scaler::StandardScaler;
-use crate::svm::{numpy_sum, Svc, SvcParams, SvmError};
+use crate::svm::{Svc, SvcParams, SvmError};
+/// `np.mean` and `np.std` of a 1-D array, as the reference's summary line computes them.
+pub use jukemir_audio::numpy::mean_std;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
@@ -151,14 +153,6 @@ impl CvScores {
     pub fn summary(&self) -> String {
         format!("{:.1} +- {:.1}", self.mean * 100.0, self.std * 100.0)
     }
-}
-
-/// `np.mean` and `np.std` of a 1-D array.
-pub fn mean_std(values: &[f64]) -> (f64, f64) {
-    let n = values.len() as f64;
-    let mean = numpy_sum(values) / n;
-    let squares: Vec<f64> = values.iter().map(|&v| (v - mean) * (v - mean)).collect();
-    (mean, (numpy_sum(&squares) / n).sqrt())
 }
 
 /// `cross_val_score(make_pipeline(StandardScaler(), SVC(**params)), X, y, cv=n_splits)`, with the

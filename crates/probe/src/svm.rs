@@ -45,6 +45,7 @@
 //! dual coefficients and decision values to 1e-6 and the predictions of a real-feature
 //! cross-validation sample by sample.
 
+use jukemir_audio::numpy::variance;
 use std::fmt;
 
 /// libsvm's `TAU`: the quadratic coefficient used when the kernel is not positive definite.
@@ -138,46 +139,6 @@ impl fmt::Debug for Svc {
     }
 }
 
-/// NumPy's pairwise summation (`pairwise_sum_DOUBLE`), which `np.sum` and `np.var` use over a
-/// contiguous array: blocks of up to 128 values summed with eight accumulators, split in halves above.
-pub fn numpy_sum(a: &[f64]) -> f64 {
-    let n = a.len();
-    if n < 8 {
-        let mut res = 0.0;
-        for &v in a {
-            res += v;
-        }
-        res
-    } else if n <= 128 {
-        let mut r = [0.0f64; 8];
-        r.copy_from_slice(&a[..8]);
-        let mut i = 8;
-        while i < n - n % 8 {
-            for (k, acc) in r.iter_mut().enumerate() {
-                *acc += a[i + k];
-            }
-            i += 8;
-        }
-        let mut res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-        for &v in &a[i..] {
-            res += v;
-        }
-        res
-    } else {
-        let mut n2 = n / 2;
-        n2 -= n2 % 8;
-        numpy_sum(&a[..n2]) + numpy_sum(&a[n2..])
-    }
-}
-
-/// `np.var(x)` (population variance) of a contiguous array, as NumPy computes it.
-pub fn numpy_var(x: &[f64]) -> f64 {
-    let n = x.len() as f64;
-    let mean = numpy_sum(x) / n;
-    let squares: Vec<f64> = x.iter().map(|&v| (v - mean) * (v - mean)).collect();
-    numpy_sum(&squares) / n
-}
-
 /// libsvm's dense `dot`, summed in order.
 fn dot(a: &[f64], b: &[f64]) -> f64 {
     let mut sum = 0.0;
@@ -215,7 +176,7 @@ impl Svc {
             (Kernel::Rbf, Gamma::Value(g)) => g,
             (Kernel::Rbf, Gamma::Auto) => 1.0 / dim as f64,
             (Kernel::Rbf, Gamma::Scale) => {
-                let var = numpy_var(x);
+                let var = variance(x);
                 if var != 0.0 {
                     1.0 / (dim as f64 * var)
                 } else {
@@ -904,24 +865,6 @@ impl Solver {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn numpy_sum_matches_a_plain_sum_on_exact_values() {
-        for n in [0usize, 1, 7, 8, 9, 127, 128, 129, 1000, 4097] {
-            let a: Vec<f64> = (0..n).map(|i| (i % 17) as f64).collect();
-            let plain: f64 = a.iter().sum();
-            assert_eq!(numpy_sum(&a), plain, "n = {n}");
-        }
-    }
-
-    #[test]
-    fn numpy_sum_groups_like_numpy() {
-        // 1e16 + 1 + … : a sequential sum loses every 1, NumPy's eight accumulators keep some.
-        let mut a = vec![1.0f64; 16];
-        a[0] = 1e16;
-        // r0 = 1e16 + 1 (lost), r1..r7 = 2: ((1e16 + 2) + 4) + (4 + 4) = 1e16 + 14.
-        assert_eq!(numpy_sum(&a), 1e16 + 14.0);
-    }
 
     #[test]
     fn separable_points_are_classified() {

@@ -9,6 +9,7 @@ use super::pycompat::{dict_rows, py_float, py_int, py_space, py_strip, read_text
 use super::{AudioRef, DatasetProcessor, Example, ProcessContext};
 use crate::archive::unpack_tar_gz;
 use anyhow::{bail, ensure, Context};
+use jukemir_audio::numpy::mean_std;
 use serde_json::{json, Map, Value};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -154,44 +155,6 @@ fn standardise(songs: &mut [Song]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `np.mean` and `np.std` (ddof 0) of a float64 vector.
-fn mean_std(values: &[f64]) -> (f64, f64) {
-    let n = values.len() as f64;
-    let mean = pairwise_sum(values) / n;
-    let squares: Vec<f64> = values.iter().map(|v| (v - mean) * (v - mean)).collect();
-    (mean, (pairwise_sum(&squares) / n).sqrt())
-}
-
-/// numpy's `add.reduce` over a contiguous float64 array: identity 0 plus blocked pairwise
-/// summation with eight accumulators.
-fn pairwise_sum(values: &[f64]) -> f64 {
-    fn blocks(a: &[f64]) -> f64 {
-        let n = a.len();
-        if n < 8 {
-            a.iter().fold(0.0, |acc, v| acc + v)
-        } else if n <= 128 {
-            let mut r = [0.0; 8];
-            r.copy_from_slice(&a[..8]);
-            let whole = n - n % 8;
-            for chunk in a[8..whole].chunks_exact(8) {
-                for (acc, v) in r.iter_mut().zip(chunk) {
-                    *acc += v;
-                }
-            }
-            let mut res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-            for v in &a[whole..] {
-                res += v;
-            }
-            res
-        } else {
-            let half = n / 2;
-            let half = half - half % 8;
-            blocks(&a[..half]) + blocks(&a[half..])
-        }
-    }
-    0.0 + blocks(values)
-}
-
 /// The artist name the split hash sees: lower-case ASCII letters, words separated by one space.
 fn artist_key(artist: &str) -> String {
     let kept: String =
@@ -214,13 +177,5 @@ mod tests {
     #[test]
     fn artist_key_keeps_ascii_letters_and_single_spaces() {
         assert_eq!(artist_key("  The  Beatles, 2nd\tTake! Émile "), "the beatles nd take mile");
-    }
-
-    #[test]
-    fn sums_like_numpy() {
-        // From numpy 1.23.5; a left-to-right sum gives …405 here, numpy's pairwise sum …403.
-        let values: Vec<f64> = (0..504).map(|i| 1.0 / (i + 1) as f64 + 0.1 * i as f64).collect();
-        assert_eq!(pairwise_sum(&values), 12682.400783668403);
-        assert_eq!(mean_std(&values), (25.16349361838969, 14.532749797800227));
     }
 }

@@ -64,40 +64,6 @@ pub(crate) fn cabs64(re: f64, im: f64) -> f64 {
     ratio.mul_add(ratio, 1.0).sqrt() * larger
 }
 
-/// `np.sum` of a contiguous `float64` run: numpy's pairwise summation (8 interleaved partial sums
-/// in blocks of at most 128, halves above that), which rounds differently from a running sum.
-pub(crate) fn pairwise_sum(a: &[f64]) -> f64 {
-    const BLOCK: usize = 128;
-    let n = a.len();
-    if n < 8 {
-        let mut res = 0.0;
-        for &v in a {
-            res += v;
-        }
-        res
-    } else if n <= BLOCK {
-        let mut r = [0.0f64; 8];
-        r.copy_from_slice(&a[..8]);
-        let whole = n - n % 8;
-        let mut i = 8;
-        while i < whole {
-            for (j, rj) in r.iter_mut().enumerate() {
-                *rj += a[i + j];
-            }
-            i += 8;
-        }
-        let mut res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-        for &v in &a[whole..] {
-            res += v;
-        }
-        res
-    } else {
-        let mut n2 = n / 2;
-        n2 -= n2 % 8;
-        pairwise_sum(&a[..n2]) + pairwise_sum(&a[n2..])
-    }
-}
-
 /// `np.mod(a, b)` for `float32` (Python's sign convention: the result takes the sign of `b`).
 pub(crate) fn remainder_f32(a: f32, b: f32) -> f32 {
     if b == 0.0 {
@@ -133,23 +99,6 @@ pub(crate) fn linspace(start: f64, stop: f64, num: usize) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn pairwise_sum_matches_a_plain_sum_on_exact_values() {
-        let a: Vec<f64> = (0..1000).map(|k| k as f64).collect();
-        assert_eq!(pairwise_sum(&a), 499_500.0);
-        assert_eq!(pairwise_sum(&a[..5]), 10.0);
-        assert_eq!(pairwise_sum(&[]), 0.0);
-    }
-
-    #[test]
-    fn pairwise_sum_rounds_like_numpy() {
-        // np.sum(np.full(10, 0.1)) == 0.9999999999999999 (a running sum gives the same);
-        // np.sum(np.full(16, 0.1)) == 1.6 exactly, whereas a running sum gives 1.6000000000000003.
-        assert_eq!(pairwise_sum(&[0.1; 16]), 1.6);
-        let running: f64 = [0.1f64; 16].iter().sum();
-        assert_ne!(running, 1.6);
-    }
 
     #[test]
     fn remainder_follows_python_sign_rules() {

@@ -1,7 +1,8 @@
 //! The sparse (CSR) filter basis, built as `util.sparsify_rows` builds it.
 
-use super::numpy_ops::{cabs64, pairwise_sum};
+use super::numpy_ops::cabs64;
 use crate::stft::Complex32;
+use jukemir_audio::numpy::pairwise_sum;
 use ndarray::Array2;
 use realfft::num_complex::Complex;
 

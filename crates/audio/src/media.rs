@@ -20,16 +20,13 @@ use symphonia::core::io::MediaSourceStream;
 use symphonia::core::meta::MetadataOptions;
 use symphonia::core::units::Timestamp;
 
-use crate::sink::Sink;
+use crate::sink::{span_buffer, Sink};
 use crate::{Audio, AudioError};
 
 /// Frames decoded before the requested start after a seek. Lossy decoders need the previous
 /// frame(s) for overlap-add and the MP3 bit reservoir; with this margin the first kept sample is
 /// what an uninterrupted decode would produce. Lossless formats merely decode a few ms extra.
 const PREROLL_FRAMES: u64 = 4096;
-
-/// Pre-allocation cap (samples): header frame counts can be bogus, so grow beyond this on demand.
-const MAX_PREALLOC_SAMPLES: u64 = 1 << 24;
 
 pub(crate) struct MediaReader {
     path: PathBuf,
@@ -115,10 +112,8 @@ impl MediaReader {
     /// Decodes frames `[start, start + max_frames)`, seeking close to `start` first and stopping
     /// as soon as the span is complete.
     pub(crate) fn read(self, start: u64, max_frames: Option<u64>) -> Result<Decoded, AudioError> {
-        let want = max_frames.unwrap_or(u64::MAX);
-        let prealloc = want.min(self.frames.unwrap_or(0).saturating_sub(start)).saturating_mul(self.channels as u64);
-        let mut out: Vec<f32> = Vec::with_capacity(prealloc.min(MAX_PREALLOC_SAMPLES) as usize);
         let (sample_rate, channels) = (self.sample_rate, self.channels);
+        let mut out = span_buffer(self.frames, start, max_frames, channels);
         let span = self.read_into(start, max_frames, &mut out)?;
         Ok(Decoded { audio: Audio { samples: out, sample_rate, channels }, span })
     }

@@ -44,7 +44,7 @@ use lewton::VorbisError;
 use ogg::{OggReadError, Packet, PacketReader};
 
 use crate::media::{Decoded, Span};
-use crate::sink::Sink;
+use crate::sink::{span_buffer, Sink};
 use crate::{Audio, AudioError};
 
 /// Bytes of a file's start that [`is_ogg_vorbis`] needs at most (page header, the largest segment
@@ -197,9 +197,7 @@ impl VorbisReader {
     /// Decodes frames `[start, start + max_frames)` (fewer if the stream ends first).
     pub(crate) fn read(self, start: u64, max_frames: Option<u64>) -> Result<Decoded, AudioError> {
         let (sample_rate, channels) = (self.sample_rate(), self.channels());
-        let end = start.saturating_add(max_frames.unwrap_or(u64::MAX));
-        let prealloc = end.min(self.frames.unwrap_or(0)).saturating_sub(start).saturating_mul(channels as u64);
-        let mut out: Vec<f32> = Vec::with_capacity(prealloc.min(1 << 24) as usize);
+        let mut out = span_buffer(self.frames, start, max_frames, channels);
         let span = self.read_into(start, max_frames, &mut out)?;
         Ok(Decoded { audio: Audio { samples: out, sample_rate, channels }, span })
     }

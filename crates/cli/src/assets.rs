@@ -1,8 +1,9 @@
 //! `jukemir assets`: download and verify the raw dataset files, as the reference's `jukemir.assets`.
 
+use crate::progress::ByteBar;
 use anyhow::{bail, Context};
 use clap::Args;
-use indicatif::{HumanBytes, ProgressBar, ProgressStyle};
+use indicatif::HumanBytes;
 use jukemir_datasets::assets::{
     cache_root, fetch_all, presence, Asset, AssetError, DownloadOptions, Downloader, FetchProgress, Fetched, Outcome,
     Presence, Registry,
@@ -84,28 +85,17 @@ pub fn run_with(registry: &Registry, args: AssetsArgs) -> anyhow::Result<()> {
     }
 
     eprintln!("jukemir: {} file(s) into {} ({} at once)", assets.len(), root.display(), args.jobs);
-    // No length until the first server announces a size: a zero-length bar would draw as complete.
-    let bar = ProgressBar::no_length();
-    bar.set_style(
-        ProgressStyle::with_template(
-            "[{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} ({bytes_per_sec}, ETA {eta}) {msg}",
-        )
-        .expect("the template is valid")
-        .progress_chars("=> "),
-    );
-    let progress = CliProgress { bar, total: Mutex::new(0), finished: Mutex::new(0), of: assets.len() };
-    progress.bar.set_message(format!("0/{} files", assets.len()));
+    let progress = CliProgress { bytes: ByteBar::new(), finished: Mutex::new(0), of: assets.len() };
+    progress.bytes.bar.set_message(format!("0/{} files", assets.len()));
     let downloader = Downloader::new(DownloadOptions::default());
     let results = fetch_all(&assets, &root, args.delete_wrong, usize::from(args.jobs), &downloader, &progress);
-    progress.bar.finish_and_clear();
+    progress.bytes.bar.finish_and_clear();
     summarise(&results)
 }
 
 /// The overall byte bar, and one line per finished file printed above it on stdout.
 struct CliProgress {
-    bar: ProgressBar,
-    /// Sum of the sizes announced so far; the bar's length follows it.
-    total: Mutex<i64>,
+    bytes: ByteBar,
     /// Held while a finished line is printed, so counts and lines appear in order.
     finished: Mutex<usize>,
     of: usize,
@@ -113,33 +103,26 @@ struct CliProgress {
 
 impl FetchProgress for CliProgress {
     fn add_total(&self, delta: i64) {
-        let mut total = self.total.lock().unwrap();
-        *total += delta;
-        self.bar.set_length(u64::try_from(*total).unwrap_or(0));
+        self.bytes.add_total(delta);
     }
 
     fn add_done(&self, delta: i64) {
-        match u64::try_from(delta) {
-            Ok(up) => self.bar.inc(up),
-            Err(_) => self.bar.dec(delta.unsigned_abs()),
-        }
+        self.bytes.add_done(delta);
     }
 
     fn retrying(&self, url: &str, failure: u32, max_failures: u32, wait: Duration, reason: &str) {
-        self.bar.suspend(|| {
-            eprintln!("retry {failure}/{max_failures} in {:.0?}: {url}: {reason}", wait);
-        });
+        self.bytes.retrying(url, failure, max_failures, wait, reason);
     }
 
     fn finished(&self, asset: &Asset, result: &Result<Fetched, AssetError>) {
         let mut finished = self.finished.lock().unwrap();
         *finished += 1;
-        self.bar.set_message(format!("{finished}/{} files", self.of));
+        self.bytes.bar.set_message(format!("{finished}/{} files", self.of));
         let line = match result {
             Ok(f) => format!("{:<14}{}  {}", outcome_word(f.outcome), asset.tag, HumanBytes(f.bytes)),
             Err(e) => format!("{:<14}{}: {e}", "failed", asset.tag),
         };
-        self.bar.suspend(|| println!("{line}"));
+        self.bytes.bar.suspend(|| println!("{line}"));
     }
 }
 

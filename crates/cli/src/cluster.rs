@@ -129,14 +129,8 @@ pub struct ExtractSpec {
     /// Files per task [default: 256; jukebox: 8].
     #[arg(long, value_name = "N")]
     batch_size: Option<usize>,
-    /// The network's weights in their original format, as for `jukemir extract --weights`; on
-    /// Kubernetes relative to the volume, or an absolute path inside the image [default: what
-    /// `jukemir weights fetch` put in the cache].
-    #[arg(long, value_name = "PATH")]
-    weights: Option<PathBuf>,
-    /// Which published model (musicnn: MSD_musicnn_big, MSD_musicnn, MTT_musicnn).
-    #[arg(long, value_name = "NAME")]
-    model: Option<String>,
+    #[command(flatten)]
+    network: crate::extract::NetworkOptions,
     #[command(flatten)]
     jukebox: crate::extract::JukeboxOptions,
 }
@@ -401,7 +395,7 @@ impl ExtractSpec {
         if let Some(weights) = &paths.weights {
             command.extend(["--weights".into(), weights.clone()]);
         }
-        if let Some(model) = &self.model {
+        if let Some(model) = &self.network.model {
             command.extend(["--model".into(), model.clone()]);
         }
         command.extend(self.jukebox.to_args());
@@ -413,7 +407,7 @@ impl ExtractSpec {
 
     /// Whether the tasks need the cache (for weights fetched there).
     fn needs_cache(&self) -> bool {
-        NEED_WEIGHTS.contains(&self.representation.as_str()) && self.weights.is_none()
+        NEED_WEIGHTS.contains(&self.representation.as_str()) && self.network.weights.is_none()
     }
 
     fn describe(&self, plan: &ExtractPlan, input: &str, output: &str, index_var: &str) -> Vec<String> {
@@ -499,7 +493,7 @@ fn slurm_extract(args: SlurmExtractArgs) -> anyhow::Result<()> {
     let plan = spec.plan(&defaults, &input, None)?;
     warn_array_size(plan.tasks);
     let cache = crate::probe::resolve_cache(args.cache_dir.clone())?;
-    let weights = match &spec.weights {
+    let weights = match &spec.network.weights {
         Some(w) => {
             ensure!(w.exists(), "--weights {} does not exist; give the weights' path as the nodes see it", w.display());
             Some(text(&absolute(w)?))

@@ -5,14 +5,13 @@
 //! `random.seed(0); random.shuffle` of the sorted feature paths — downloading GTZAN, unpacking it
 //! and extracting the representation first, unless `--features` names a folder of vectors.
 
-use crate::extract::extract_with_progress;
+use crate::extract::{extract_with_progress, NetworkOptions};
+use crate::progress::ByteBar;
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
-use indicatif::{HumanBytes, ProgressBar, ProgressStyle};
+use indicatif::HumanBytes;
 use jukemir_datasets::archive::unpack_tar_gz;
-use jukemir_datasets::assets::{
-    fetch, Asset, AssetError, DownloadOptions, Downloader, FetchProgress, Fetched, Registry,
-};
+use jukemir_datasets::assets::{fetch, Asset, DownloadOptions, Downloader, Registry};
 use jukemir_probe::cross_validation::{cross_val_score_svc, CvScores};
 use jukemir_probe::svm::SvcParams;
 use jukemir_representations::npy_io::read_vector;
@@ -20,7 +19,6 @@ use jukemir_representations::pyrandom::python3_shuffle;
 use jukemir_representations::weights::{jukebox_checkpoints, musicnn_checkpoint};
 use jukemir_representations::{representation_with, WeightOptions, AVAILABLE};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 pub const GTZAN_LONG_ABOUT: &str = "The original jukemir README's simple example, end to end: GTZAN \
 genre classification by an SVM on one representation, with the numbers scikit-learn would print.
@@ -94,13 +92,8 @@ pub struct GtzanArgs {
     /// Threads: files extracted at once and folds trained at once (0: one per core).
     #[arg(long, short = 'j', default_value_t = 0, value_name = "N")]
     threads: usize,
-    /// The network's weights in their original format, as for `jukemir extract` (jukebox: the
-    /// folder holding vqvae.pth.tar and prior_level_2.pth.tar; musicnn: the wheel or a checkpoint folder).
-    #[arg(long, value_name = "PATH")]
-    weights: Option<PathBuf>,
-    /// Which published model (musicnn: MSD_musicnn_big, MSD_musicnn, MTT_musicnn).
-    #[arg(long, value_name = "NAME")]
-    model: Option<String>,
+    #[command(flatten)]
+    network: NetworkOptions,
 }
 
 pub fn run(command: ExampleCommand) -> anyhow::Result<()> {
@@ -119,8 +112,8 @@ fn run_gtzan(args: GtzanArgs) -> anyhow::Result<()> {
         None => {
             let root = crate::probe::resolve_cache(args.cache_dir.clone())?;
             let options = WeightOptions {
-                weights: args.weights.clone(),
-                model: args.model.clone(),
+                weights: args.network.weights.clone(),
+                model: args.network.model.clone(),
                 cache_root: root.clone(),
                 ..WeightOptions::default()
             };
@@ -129,7 +122,7 @@ fn run_gtzan(args: GtzanArgs) -> anyhow::Result<()> {
             let repr = representation_with(&name, &options)?;
             let archive = fetch_gtzan(&root)?;
             let genres = unpack_gtzan(&archive, &root.join("examples/gtzan"))?;
-            let folder = match &args.model {
+            let folder = match &args.network.model {
                 Some(model) => format!("{name}-{model}"),
                 None => name.clone(),
             };
@@ -191,15 +184,7 @@ fn gtzan_asset() -> anyhow::Result<Asset> {
 fn fetch_gtzan(root: &Path) -> anyhow::Result<PathBuf> {
     let asset = gtzan_asset()?;
     eprintln!("jukemir: GTZAN's genres.tar.gz (1.2 GB, {}) at {}", asset.checksum, asset.path(root).display());
-    let bar = ProgressBar::no_length();
-    bar.set_style(
-        ProgressStyle::with_template(
-            "[{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} ({bytes_per_sec}, ETA {eta})",
-        )
-        .expect("the template is valid")
-        .progress_chars("=> "),
-    );
-    let progress = DownloadBar { bar, total: std::sync::Mutex::new(0) };
+    let progress = ByteBar::new();
     let downloader = Downloader::new(DownloadOptions::default());
     let result = fetch(&asset, root, false, &downloader, &progress);
     progress.bar.finish_and_clear();
@@ -213,33 +198,6 @@ fn fetch_gtzan(root: &Path) -> anyhow::Result<PathBuf> {
     })?;
     eprintln!("jukemir: {} ({}, verified)", fetched.path.display(), HumanBytes(fetched.bytes));
     Ok(fetched.path)
-}
-
-/// One byte bar for the download.
-struct DownloadBar {
-    bar: ProgressBar,
-    total: std::sync::Mutex<i64>,
-}
-
-impl FetchProgress for DownloadBar {
-    fn add_total(&self, delta: i64) {
-        let mut total = self.total.lock().unwrap();
-        *total += delta;
-        self.bar.set_length(u64::try_from(*total).unwrap_or(0));
-    }
-
-    fn add_done(&self, delta: i64) {
-        match u64::try_from(delta) {
-            Ok(up) => self.bar.inc(up),
-            Err(_) => self.bar.dec(delta.unsigned_abs()),
-        }
-    }
-
-    fn retrying(&self, url: &str, failure: u32, max_failures: u32, wait: Duration, reason: &str) {
-        self.bar.suspend(|| eprintln!("retry {failure}/{max_failures} in {wait:.0?}: {url}: {reason}"));
-    }
-
-    fn finished(&self, _asset: &Asset, _result: &Result<Fetched, AssetError>) {}
 }
 
 fn is_audio(name: &str) -> bool {

@@ -64,19 +64,27 @@ pub struct ExtractArgs {
     /// Files processed in parallel (0: one per core).
     #[arg(long, short = 'j', default_value_t = 0, value_name = "N")]
     threads: usize,
-    /// The network's weights in their original format (musicnn: the wheel or a checkpoint folder;
-    /// clmr: the .ckpt; choi: weights_layer4_theano.hdf5) [default: what `jukemir weights fetch`
-    /// put in the cache].
-    #[arg(long, value_name = "PATH")]
-    weights: Option<PathBuf>,
-    /// Which published model (musicnn: MSD_musicnn_big, MSD_musicnn, MTT_musicnn).
-    #[arg(long, value_name = "NAME")]
-    model: Option<String>,
+    #[command(flatten)]
+    network: NetworkOptions,
     /// Cache folder for fetched weights [default: $JUKEMIR_CACHE_DIR, else ~/.jukemir].
     #[arg(long, value_name = "DIR")]
     cache_dir: Option<PathBuf>,
     #[command(flatten)]
     jukebox: JukeboxOptions,
+}
+
+/// Which weights a network loads; shared by `extract`, `cluster … extract` and `example gtzan`.
+#[derive(Args, Clone, Default)]
+pub struct NetworkOptions {
+    /// The network's weights in their original format (jukebox: the folder holding vqvae.pth.tar
+    /// and prior_level_2.pth.tar; musicnn: the wheel or a checkpoint folder; clmr: the .ckpt; choi:
+    /// weights_layer4_theano.hdf5) [default: what `jukemir weights fetch` put in the cache]. For
+    /// `cluster k8s`: relative to the volume, or an absolute path inside the image.
+    #[arg(long, value_name = "PATH")]
+    pub weights: Option<PathBuf>,
+    /// Which published model (musicnn: MSD_musicnn_big, MSD_musicnn, MTT_musicnn).
+    #[arg(long, value_name = "NAME")]
+    pub model: Option<String>,
 }
 
 /// jukebox's options, shared by `extract` and `cluster … extract` (which passes them on).
@@ -144,8 +152,8 @@ impl JukeboxOptions {
 pub fn run(args: ExtractArgs) -> anyhow::Result<()> {
     let cache_root = crate::probe::resolve_cache(args.cache_dir.clone())?;
     let options = WeightOptions {
-        weights: args.weights.clone(),
-        model: args.model.clone(),
+        weights: args.network.weights.clone(),
+        model: args.network.model.clone(),
         cache_root,
         layers: args.jukebox.layers.clone(),
         pool: args.jukebox.pool.clone(),

@@ -319,7 +319,7 @@ pub fn extract(args: ExtractArgs) -> anyhow::Result<()> {
     }
     let plan = spec.plan(&defaults, &local_input, args.num_inputs)?;
     // Relative weights are on the volume; absolute ones are paths inside the image.
-    let weights = spec.weights.as_ref().map(|w| if w.is_absolute() { text(w) } else { volume.in_container(w) });
+    let weights = spec.network.weights.as_ref().map(|w| if w.is_absolute() { text(w) } else { volume.in_container(w) });
     let (container_input, container_output, container_cache) =
         (volume.in_container(&input), volume.in_container(&output), volume.in_container(&cache));
     let paths = TaskPaths {

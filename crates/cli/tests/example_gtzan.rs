@@ -17,9 +17,6 @@ use jukemir_representations::pyrandom::python3_shuffle;
 use ndarray::{Array1, Array2};
 use ndarray_npy::{read_npy, write_npy};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -173,50 +170,17 @@ fn stand_in_archive(per_genre: usize) -> Vec<u8> {
     gz.finish().unwrap()
 }
 
-/// Serves `body` at `/genres.tar.gz` until the test process ends.
-fn serve(body: Vec<u8>) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let body = body.clone();
-            std::thread::spawn(move || {
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut request = String::new();
-                if reader.read_line(&mut request).is_err() {
-                    return;
-                }
-                let mut line = String::new();
-                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
-                    line.clear();
-                }
-                let response = if request.split_whitespace().nth(1) == Some("/genres.tar.gz") {
-                    format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len())
-                } else {
-                    "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_string()
-                };
-                let _ = stream.write_all(response.as_bytes());
-                if response.starts_with("HTTP/1.1 200") {
-                    let _ = stream.write_all(&body);
-                }
-            });
-        }
-    });
-    port
-}
-
 #[test]
 fn downloads_unpacks_extracts_and_scores_a_stand_in_gtzan() {
     const PER_GENRE: usize = 12;
     let tmp = tempfile::tempdir().unwrap();
     let archive = stand_in_archive(PER_GENRE);
-    let checksum: String = Sha256::digest(&archive).iter().map(|b| format!("{b:02x}")).collect();
-    let port = serve(archive);
+    let checksum = common::sha256_hex(&archive);
+    let server = common::http::FileServer::start([("/genres.tar.gz".to_string(), archive)].into(), None);
     let registry = tmp.path().join("registry.json");
     let entry = serde_json::json!({"GTZAN": {
         "path_rel": "datasets/gtzan/genres.tar.gz",
-        "url": format!("http://127.0.0.1:{port}/genres.tar.gz"),
+        "url": server.url("/genres.tar.gz"),
         "checksum": checksum,
     }});
     std::fs::write(&registry, entry.to_string()).unwrap();

@@ -4,13 +4,12 @@
 
 mod common;
 
-use sha2::{Digest, Sha256};
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::GENRES;
+use common::http::FileServer;
+use common::{sha256_hex, GENRES};
 
 fn shared(rel: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared").join(rel)
@@ -39,46 +38,6 @@ fn gtzan_archive(dir: &Path) -> Vec<u8> {
     gz.finish().unwrap()
 }
 
-/// Serves `files` (URL path → bytes) until the test process ends.
-fn serve(files: Vec<(String, Vec<u8>)>) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let files = files.clone();
-            std::thread::spawn(move || {
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut request = String::new();
-                if reader.read_line(&mut request).is_err() {
-                    return;
-                }
-                let mut line = String::new();
-                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
-                    line.clear();
-                }
-                let path = request.split_whitespace().nth(1).unwrap_or("").to_string();
-                match files.iter().find(|(p, _)| *p == path) {
-                    Some((_, body)) => {
-                        let head =
-                            format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
-                        let _ = stream.write_all(head.as_bytes()).and_then(|_| stream.write_all(body));
-                    }
-                    None => {
-                        let _ = stream
-                            .write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-                    }
-                }
-            });
-        }
-    });
-    port
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
-}
-
 #[test]
 fn assets_then_process_gtzan_ff_reproduces_the_reference_metadata() {
     let tmp = tempfile::tempdir().unwrap();
@@ -103,11 +62,11 @@ fn assets_then_process_gtzan_ff_reproduces_the_reference_metadata() {
             (tag, value)
         })
         .collect();
-    let port = serve(files);
+    let server = FileServer::start(files.into_iter().collect::<BTreeMap<_, _>>(), None);
     let mut registry = serde_json::Value::Object(registry);
     for (_, asset) in registry.as_object_mut().unwrap().iter_mut() {
         let name = asset["path_rel"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
-        asset["url"] = format!("http://127.0.0.1:{port}/{name}").into();
+        asset["url"] = server.url(&format!("/{name}")).into();
     }
     let registry_path = tmp.path().join("registry.json");
     std::fs::write(&registry_path, registry.to_string()).unwrap();

@@ -5,15 +5,12 @@
 
 mod common;
 
-use common::{hidden_entries, jukemir, kill_after, run};
+use common::http::{FileServer, Pace, Seen};
+use common::{hidden_entries, jukemir, kill_after, run, sha256_hex};
 
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// SIGKILLs `child` as soon as `ready` holds; the run must still be going then (else the kill would
@@ -85,100 +82,8 @@ fn same_tree(reference: &Path, other: &Path) {
     }
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
-}
-
 // ---------------------------------------------------------------------------------------------
 // `jukemir assets`: downloads killed mid-transfer.
-
-/// A request the server saw: the URL path and its `Range` header.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Seen {
-    path: String,
-    range: Option<String>,
-}
-
-/// Serves files on 127.0.0.1, slowly (`CHUNK` bytes, then a pause), honouring `Range: bytes=N-`
-/// as the downloader sends it to resume a `.part` (206, or 416 when nothing is left).
-struct Server {
-    base: String,
-    seen: Arc<Mutex<Vec<Seen>>>,
-}
-
-const CHUNK: usize = 8 * 1024;
-const PAUSE: Duration = Duration::from_millis(10);
-
-impl Server {
-    fn start(files: BTreeMap<String, Vec<u8>>) -> Server {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let (files, log) = (Arc::new(files), seen.clone());
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { continue };
-                let (files, log) = (files.clone(), log.clone());
-                // A killed client breaks the connection mid-body: that write error ends the thread.
-                std::thread::spawn(move || serve(stream, &files, &log));
-            }
-        });
-        Server { base, seen }
-    }
-
-    fn seen(&self) -> Vec<Seen> {
-        self.seen.lock().unwrap().clone()
-    }
-}
-
-fn serve(stream: TcpStream, files: &BTreeMap<String, Vec<u8>>, log: &Mutex<Vec<Seen>>) -> std::io::Result<()> {
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut request_line = String::new();
-    reader.read_line(&mut request_line)?;
-    let path = request_line.split_whitespace().nth(1).unwrap_or("/").to_string();
-    let mut range = None;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 || line.trim().is_empty() {
-            break;
-        }
-        if let Some((name, value)) = line.split_once(':') {
-            if name.trim().eq_ignore_ascii_case("range") {
-                range = Some(value.trim().to_string());
-            }
-        }
-    }
-    log.lock().unwrap().push(Seen { path: path.clone(), range: range.clone() });
-    let mut out = stream;
-    let Some(bytes) = files.get(&path) else {
-        return out.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-    };
-    let len = bytes.len();
-    let start = range.as_deref().map(|r| {
-        r.strip_prefix("bytes=").and_then(|r| r.strip_suffix('-')).and_then(|s| s.parse::<usize>().ok()).unwrap()
-    });
-    let (status, extra, body) = match start {
-        Some(start) if start >= len => {
-            let head = format!(
-                "HTTP/1.1 416 Range Not Satisfiable\r\nContent-Range: bytes */{len}\r\nContent-Length: 0\r\n\
-                 Connection: close\r\n\r\n"
-            );
-            return out.write_all(head.as_bytes());
-        }
-        Some(start) => {
-            ("206 Partial Content", format!("Content-Range: bytes {start}-{}/{len}\r\n", len - 1), &bytes[start..])
-        }
-        None => ("200 OK", String::new(), &bytes[..]),
-    };
-    let head = format!("HTTP/1.1 {status}\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n", body.len());
-    out.write_all(head.as_bytes())?;
-    for chunk in body.chunks(CHUNK) {
-        out.write_all(chunk)?;
-        out.flush()?;
-        std::thread::sleep(PAUSE);
-    }
-    Ok(())
-}
 
 /// Bytes that differ at every offset and between files, so a misplaced or repeated range shows.
 fn payload(len: usize, seed: u64) -> Vec<u8> {
@@ -220,8 +125,10 @@ fn parts(dir: &Path) -> BTreeMap<String, u64> {
 fn killed_asset_downloads_resume_to_the_served_bytes() {
     let tmp = tempfile::tempdir().unwrap();
     let served = served_assets();
-    let server =
-        Server::start(served.iter().map(|(_, name, bytes)| (format!("/files/{name}"), bytes.clone())).collect());
+    // Slowly (8 KiB, then 10 ms), so that the kills land mid-file.
+    let pace = Pace { chunk: 8 * 1024, pause: Duration::from_millis(10) };
+    let files = served.iter().map(|(_, name, bytes)| (format!("/files/{name}"), bytes.clone())).collect();
+    let server = FileServer::start(files, Some(pace));
     let mut registry: serde_json::Map<String, serde_json::Value> = served
         .iter()
         .map(|(tag, name, bytes)| {

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)] // each test binary uses its own part
 
+pub mod http;
+
 use ndarray_npy::WriteNpyExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output};
@@ -62,4 +64,10 @@ pub fn write_gtzan_task(root: &Path, counts: [usize; 3], features: impl Fn(usize
         }
     }
     std::fs::write(root.join("processed/gtzan_ff/meta.json"), serde_json::to_string(&meta).unwrap()).unwrap();
+}
+
+/// Lower-case hex sha256, as the asset registry writes checksums.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -20,13 +20,16 @@
 #[path = "../../audio/tests/hostile_harness.rs"]
 mod harness;
 
+#[path = "common/legacy_pickle.rs"]
+mod legacy_pickle;
 #[path = "common/tf_table.rs"]
 mod tf_table;
 
+use legacy_pickle::{legacy, tensor, SYS_INFO};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
-use tf_table::{build_index, field_bytes, field_varint, varint};
+use tf_table::{build_index, entry_proto, header_proto, Entry};
 
 use harness::{
     apply, config, interesting, mutations, names, random_bytes, replay_fixtures, run_case, zip_fields, Field, Seed,
@@ -136,11 +139,11 @@ fn tf_seeds() -> &'static [TfSeed] {
         if let Ok(bytes) = std::fs::read(shared().join("weights/musicnn_big/.index")) {
             raw.push(("musicnn_big/.index".into(), bytes));
         }
-        let mut entries = vec![(Vec::new(), header_proto(1))];
+        let mut entries = vec![(Vec::new(), header_proto(1, false))];
         for (name, dims) in [("a/kernel", vec![2, 3]), ("b", vec![]), ("c/bias", vec![4])] {
-            let e = EntryFields { dtype: 1, dims, shard: 0, offset: 0, size: 0, slices: 0 };
+            let e = Entry { dtype: 1, dims, shard: 0, offset: 0, size: 0, crc: zeros_crc(), slices: 0 };
             let size = e.dims.iter().product::<i64>() as u64 * 4;
-            entries.push((name.as_bytes().to_vec(), entry_proto(&EntryFields { size, ..e })));
+            entries.push((name.as_bytes().to_vec(), entry_proto(&Entry { size, ..e })));
         }
         raw.push(("synthetic 3-entry index".into(), build_index(&entries)));
         raw.into_iter()
@@ -156,44 +159,6 @@ fn tf_seeds() -> &'static [TfSeed] {
             })
             .collect()
     })
-}
-
-fn header_proto(num_shards: u64) -> Vec<u8> {
-    let mut h = Vec::new();
-    field_varint(&mut h, 1, num_shards);
-    field_bytes(&mut h, 3, &[0x08, 0x01]);
-    h
-}
-
-#[derive(Clone, Debug)]
-struct EntryFields {
-    dtype: u64,
-    dims: Vec<i64>,
-    shard: u64,
-    offset: u64,
-    size: u64,
-    slices: usize,
-}
-
-fn entry_proto(e: &EntryFields) -> Vec<u8> {
-    let mut shape = Vec::new();
-    for &d in &e.dims {
-        let mut dim = Vec::new();
-        field_varint(&mut dim, 1, d as u64);
-        field_bytes(&mut shape, 2, &dim);
-    }
-    let mut out = Vec::new();
-    field_varint(&mut out, 1, e.dtype);
-    field_bytes(&mut out, 2, &shape);
-    field_varint(&mut out, 3, e.shard);
-    field_varint(&mut out, 4, e.offset);
-    field_varint(&mut out, 5, e.size);
-    varint(&mut out, (6 << 3) | 5);
-    out.extend_from_slice(&mask_crc(crc32c(&[0; 16])).to_le_bytes());
-    for _ in 0..e.slices {
-        field_bytes(&mut out, 7, &[]);
-    }
-    out
 }
 
 fn check_index(target: &str, bytes: &[u8]) -> Result<(), TestCaseError> {
@@ -236,7 +201,12 @@ fn check_checkpoint(target: &str, index: &[u8], data_len: usize) -> Result<(), T
     })?
 }
 
-fn arb_entry() -> impl Strategy<Value = EntryFields> {
+/// The CRC of 16 zero bytes, which the lying entries claim for whatever data they point at.
+fn zeros_crc() -> u32 {
+    mask_crc(crc32c(&[0; 16]))
+}
+
+fn arb_entry() -> impl Strategy<Value = Entry> {
     (
         prop_oneof![1u64..24, interesting()],
         proptest::collection::vec(prop_oneof![0i64..5, interesting().prop_map(|v| v as i64)], 0..5),
@@ -245,12 +215,13 @@ fn arb_entry() -> impl Strategy<Value = EntryFields> {
         prop_oneof![2 => 0u64..64, 1 => interesting()],
         prop_oneof![4 => Just(0usize), 1 => 1usize..3],
     )
-        .prop_map(|(dtype, dims, shard, offset, size, slices)| EntryFields {
+        .prop_map(|(dtype, dims, shard, offset, size, slices)| Entry {
             dtype,
             dims,
             shard,
             offset,
             size,
+            crc: zeros_crc(),
             slices,
         })
 }
@@ -413,42 +384,8 @@ fn legacy_file(
     class: &str,
     data: &[u8],
 ) -> Vec<u8> {
-    fn s(x: &str) -> Vec<u8> {
-        let mut v = vec![b'X'];
-        v.extend((x.len() as u32).to_le_bytes());
-        v.extend(x.as_bytes());
-        v
-    }
-    fn int(i: i64) -> Vec<u8> {
-        let mut v = vec![0x8a, 8];
-        v.extend(i.to_le_bytes());
-        v
-    }
-    fn tuple(items: &[Vec<u8>]) -> Vec<u8> {
-        let mut v = vec![b'('];
-        items.iter().for_each(|i| v.extend(i));
-        v.push(b't');
-        v
-    }
-    let ints = |xs: &[i64]| tuple(&xs.iter().map(|&x| int(x)).collect::<Vec<_>>());
-    let mut f = vec![0x80, 2, 0x8a, 10, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, b'.'];
-    f.extend([0x80, 2, b'M', 0xe9, 0x03, b'.']);
-    f.extend(b"\x80\x02}.");
-    f.extend([0x80, 2, b'}', b'(']);
-    f.extend(s("w"));
-    f.extend(b"ctorch._utils\n_rebuild_tensor_v2\n");
-    let mut storage =
-        tuple(&[s("storage"), format!("ctorch\n{class}\n").into_bytes(), s("0"), s("cpu"), int(numel), b"N".to_vec()]);
-    storage.push(b'Q');
-    f.extend(tuple(&[storage, int(offset), ints(shape), ints(strides), vec![0x89], b"}".to_vec()]));
-    f.push(b'R');
-    f.extend([b'u', b'.']);
-    f.extend([0x80, 2, b'(']);
-    f.extend(s("0"));
-    f.extend([b'l', b'.']);
-    f.extend(count.to_le_bytes());
-    f.extend(data);
-    f
+    let w = tensor(class, "0", numel, offset, shape, strides);
+    legacy(&[("w", w)], &["0"], &[(count, data.to_vec())], SYS_INFO)
 }
 
 fn arb_i64() -> impl Strategy<Value = i64> {
@@ -476,7 +413,7 @@ proptest! {
         num_shards in prop_oneof![Just(1u64), interesting()],
         data_len in 0usize..256,
     ) {
-        let mut rows = vec![(Vec::new(), header_proto(num_shards))];
+        let mut rows = vec![(Vec::new(), header_proto(num_shards, false))];
         for (i, e) in entries.iter().enumerate() {
             rows.push((format!("t{i}").into_bytes(), entry_proto(e)));
         }

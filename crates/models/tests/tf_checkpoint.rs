@@ -6,7 +6,7 @@ mod tf_table;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use tf_table::{build_index, field_bytes, field_varint, varint};
+use tf_table::{build_index, entry_proto, header_proto, Entry};
 
 use candle_core::{DType, Device};
 use jukemir_models::tf_checkpoint::{
@@ -289,47 +289,6 @@ fn entries_past_the_data_file_and_corrupt_data() {
 }
 
 // ---- synthetic checkpoints -------------------------------------------------------------------
-
-fn header_proto(num_shards: u64, big_endian: bool) -> Vec<u8> {
-    let mut h = Vec::new();
-    field_varint(&mut h, 1, num_shards);
-    if big_endian {
-        field_varint(&mut h, 2, 1);
-    }
-    field_bytes(&mut h, 3, &[0x08, 0x01]);
-    h
-}
-
-struct Entry {
-    dtype: u64,
-    dims: Vec<i64>,
-    shard: u64,
-    offset: u64,
-    size: u64,
-    crc: u32,
-    slices: usize,
-}
-
-fn entry_proto(e: &Entry) -> Vec<u8> {
-    let mut shape = Vec::new();
-    for &d in &e.dims {
-        let mut dim = Vec::new();
-        field_varint(&mut dim, 1, d as u64);
-        field_bytes(&mut shape, 2, &dim);
-    }
-    let mut out = Vec::new();
-    field_varint(&mut out, 1, e.dtype);
-    field_bytes(&mut out, 2, &shape);
-    field_varint(&mut out, 3, e.shard);
-    field_varint(&mut out, 4, e.offset);
-    field_varint(&mut out, 5, e.size);
-    varint(&mut out, (6 << 3) | 5);
-    out.extend_from_slice(&e.crc.to_le_bytes());
-    for _ in 0..e.slices {
-        field_bytes(&mut out, 7, &[]);
-    }
-    out
-}
 
 /// Builds a checkpoint `<dir>/model.ckpt` from (name, dtype, dims, element bytes) with all
 /// data in shard 0 of `num_shards`.

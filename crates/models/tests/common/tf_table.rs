@@ -1,6 +1,8 @@
 //! A TensorFlow `.index` table (a LevelDB SSTable of protobuf entries) built byte by byte, for the
 //! checkpoint reader's tests and its hostile-input tests.
 
+#![allow(dead_code)] // each test binary uses its own part
+
 use jukemir_models::tf_checkpoint::{crc32c, mask_crc};
 
 pub fn varint(out: &mut Vec<u8>, mut v: u64) {
@@ -59,4 +61,49 @@ pub fn build_index(entries: &[(Vec<u8>, Vec<u8>)]) -> Vec<u8> {
     footer.extend_from_slice(&0xdb47_7524_8b80_fb57u64.to_le_bytes());
     file.extend_from_slice(&footer);
     file
+}
+
+/// The table's header row (key ""): `BundleHeaderProto` with `num_shards`, little-endian unless
+/// `big_endian`, and format version 1.
+pub fn header_proto(num_shards: u64, big_endian: bool) -> Vec<u8> {
+    let mut h = Vec::new();
+    field_varint(&mut h, 1, num_shards);
+    if big_endian {
+        field_varint(&mut h, 2, 1);
+    }
+    field_bytes(&mut h, 3, &[0x08, 0x01]);
+    h
+}
+
+/// The fields of one tensor's `BundleEntryProto`, any of which a test may make lie.
+#[derive(Clone, Debug)]
+pub struct Entry {
+    pub dtype: u64,
+    pub dims: Vec<i64>,
+    pub shard: u64,
+    pub offset: u64,
+    pub size: u64,
+    pub crc: u32,
+    pub slices: usize,
+}
+
+pub fn entry_proto(e: &Entry) -> Vec<u8> {
+    let mut shape = Vec::new();
+    for &d in &e.dims {
+        let mut dim = Vec::new();
+        field_varint(&mut dim, 1, d as u64);
+        field_bytes(&mut shape, 2, &dim);
+    }
+    let mut out = Vec::new();
+    field_varint(&mut out, 1, e.dtype);
+    field_bytes(&mut out, 2, &shape);
+    field_varint(&mut out, 3, e.shard);
+    field_varint(&mut out, 4, e.offset);
+    field_varint(&mut out, 5, e.size);
+    varint(&mut out, (6 << 3) | 5);
+    out.extend_from_slice(&e.crc.to_le_bytes());
+    for _ in 0..e.slices {
+        field_bytes(&mut out, 7, &[]);
+    }
+    out
 }

@@ -38,17 +38,23 @@ fn blocks<T: Copy + Default + Add<Output = T>>(a: &[T]) -> T {
     }
 }
 
-/// `np.var(x)`: the population variance (ddof 0) of a `float64` vector.
-pub fn variance(x: &[f64]) -> f64 {
+/// `(np.mean(x), np.var(x))`: the mean and population variance (ddof 0) of a `float64` vector.
+fn mean_variance(x: &[f64]) -> (f64, f64) {
     let n = x.len() as f64;
     let mean = pairwise_sum(x) / n;
     let squares: Vec<f64> = x.iter().map(|&v| (v - mean) * (v - mean)).collect();
-    pairwise_sum(&squares) / n
+    (mean, pairwise_sum(&squares) / n)
+}
+
+/// `np.var(x)`: the population variance (ddof 0) of a `float64` vector.
+pub fn variance(x: &[f64]) -> f64 {
+    mean_variance(x).1
 }
 
 /// `(np.mean(x), np.std(x))` (ddof 0) of a `float64` vector.
 pub fn mean_std(x: &[f64]) -> (f64, f64) {
-    (pairwise_sum(x) / x.len() as f64, variance(x).sqrt())
+    let (mean, variance) = mean_variance(x);
+    (mean, variance.sqrt())
 }
 
 #[cfg(test)]

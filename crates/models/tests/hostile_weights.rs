@@ -29,7 +29,7 @@ use legacy_pickle::{legacy, tensor, SYS_INFO};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
-use tf_table::{build_index, entry_proto, header_proto, Entry};
+use tf_table::{build_index, entry_proto, header_proto, zeros_crc, Entry};
 
 use harness::{
     apply, config, interesting, mutations, names, random_bytes, replay_fixtures, run_case, zip_fields, Field, Seed,
@@ -199,11 +199,6 @@ fn check_checkpoint(target: &str, index: &[u8], data_len: usize) -> Result<(), T
             Err(e) => names(&label, &e.to_string()),
         }
     })?
-}
-
-/// The CRC of 16 zero bytes, which the lying entries claim for whatever data they point at.
-fn zeros_crc() -> u32 {
-    mask_crc(crc32c(&[0; 16]))
 }
 
 fn arb_entry() -> impl Strategy<Value = Entry> {

@@ -75,6 +75,11 @@ pub fn header_proto(num_shards: u64, big_endian: bool) -> Vec<u8> {
     h
 }
 
+/// The masked CRC32C of 16 zero bytes: a valid checksum for zeroed data, and what lying entries claim.
+pub fn zeros_crc() -> u32 {
+    mask_crc(crc32c(&[0; 16]))
+}
+
 /// The fields of one tensor's `BundleEntryProto`, any of which a test may make lie.
 #[derive(Clone, Debug)]
 pub struct Entry {

@@ -57,6 +57,10 @@ pub struct GridArgs {
     /// Only the first N configs of the grid (for quick runs).
     #[arg(long, value_name = "N")]
     limit: Option<usize>,
+    /// Only N configs spread evenly over the grid, so that every learning rate, batch size, depth
+    /// and regulariser is represented (what `bench probe --limit` runs).
+    #[arg(long, value_name = "N", conflicts_with = "limit")]
+    spread: Option<usize>,
     /// Write the configs as probes/<dataset>/<representation>/<uid>.json (the reference's layout) and
     /// train nothing.
     #[arg(long)]
@@ -174,6 +178,9 @@ fn grid(args: GridArgs) -> anyhow::Result<()> {
     let root = resolve_cache(args.cache_dir.clone())?;
     let mut configs = paper_grid(&args.dataset, &args.representation);
     configs.truncate(args.limit.unwrap_or(usize::MAX));
+    if let Some(n) = args.spread {
+        configs = jukemir_probe::grid::spread(&configs, n);
+    }
     if args.emit_configs || args.slurm.is_some() {
         return emit(&args, &root, &configs);
     }
@@ -195,6 +202,11 @@ fn grid(args: GridArgs) -> anyhow::Result<()> {
     bar.finish_and_clear();
     let trained = outcomes.iter().filter(|o| o.trained).count();
     println!("{} configs ({trained} trained, {} already saved)", outcomes.len(), outcomes.len() - trained);
+    if trained > 0 {
+        let steps: usize = outcomes.iter().map(|o| o.steps).sum();
+        let gflop = outcomes.iter().map(|o| o.flops).sum::<f64>() / 1e9;
+        println!("products: {gflop:.1} GFLOP over {steps} optimiser steps");
+    }
     if let Some(best) =
         outcomes.iter().min_by(|a, b| b.valid_primary.total_cmp(&a.valid_primary).then_with(|| a.uid.cmp(&b.uid)))
     {

@@ -8,9 +8,6 @@ use candle_core::{Tensor, Var};
 pub struct Adam {
     vars: Vec<Var>,
     lr: f64,
-    beta1: f64,
-    beta2: f64,
-    eps: f64,
     weight_decay: f64,
     step: i32,
     /// First and second moments, one flat buffer per variable.
@@ -23,7 +20,7 @@ impl Adam {
     pub fn new(vars: Vec<Var>, lr: f64, weight_decay: f64) -> Result<Self> {
         let m: Vec<Vec<f32>> = vars.iter().map(|v| vec![0f32; v.elem_count()]).collect();
         let v = m.clone();
-        Ok(Self { vars, lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay, step: 0, m, v })
+        Ok(Self { vars, lr, weight_decay, step: 0, m, v })
     }
 
     /// One update of every variable, in one pass over plain buffers: as candle tensor ops, the
@@ -31,27 +28,68 @@ impl Adam {
     /// probe's step time.
     pub fn step(&mut self, grads: &GradStore) -> Result<()> {
         self.step += 1;
-        let bias1 = 1.0 - self.beta1.powi(self.step);
-        let bias2 = 1.0 - self.beta2.powi(self.step);
-        let (b1, b2, wd) = (self.beta1 as f32, self.beta2 as f32, self.weight_decay as f32);
-        let (one_minus_b1, one_minus_b2) = ((1.0 - self.beta1) as f32, (1.0 - self.beta2) as f32);
-        // torch: denom = sqrt(v) / sqrt(bias2) + eps; p -= lr / bias1 * m / denom.
-        let (sqrt_bias2, eps, step_size) = (bias2.sqrt() as f32, self.eps as f32, (self.lr / bias1) as f32);
+        let update = AdamUpdate::new(self.lr, self.weight_decay, self.step);
         for (i, var) in self.vars.iter().enumerate() {
             let grad = grads.get(var).context("a parameter received no gradient")?;
             let grad = grad.flatten_all()?.to_vec1::<f32>()?;
             let tensor = var.as_tensor();
             let mut param = tensor.flatten_all()?.to_vec1::<f32>()?;
-            let (m, v) = (&mut self.m[i], &mut self.v[i]);
-            for (((p, &g), m), v) in param.iter_mut().zip(&grad).zip(m.iter_mut()).zip(v.iter_mut()) {
-                let g = if wd != 0.0 { g + *p * wd } else { g };
-                *m = *m * b1 + g * one_minus_b1;
-                *v = *v * b2 + g * g * one_minus_b2;
-                *p -= step_size * (*m / (v.sqrt() / sqrt_bias2 + eps));
-            }
+            update.apply(&mut param, &grad, &mut self.m[i], &mut self.v[i]);
             var.set(&Tensor::from_vec(param, tensor.shape(), tensor.device())?)?;
         }
         Ok(())
+    }
+}
+
+/// The constants of one `torch.optim.Adam` step (betas 0.9/0.999, eps 1e-8, L2 added to the
+/// gradient), applied to plain buffers: shared by [`Adam`] and the grid's grouped trainer.
+#[derive(Debug, Clone, Copy)]
+pub struct AdamUpdate {
+    b1: f32,
+    b2: f32,
+    one_minus_b1: f32,
+    one_minus_b2: f32,
+    sqrt_bias2: f32,
+    eps: f32,
+    step_size: f32,
+    weight_decay: f32,
+}
+
+impl AdamUpdate {
+    /// The update of step `step` (1 for the first) with learning rate `lr`.
+    pub fn new(lr: f64, weight_decay: f64, step: i32) -> Self {
+        let (beta1, beta2, eps) = (0.9f64, 0.999f64, 1e-8f64);
+        let bias1 = 1.0 - beta1.powi(step);
+        let bias2 = 1.0 - beta2.powi(step);
+        // torch: denom = sqrt(v) / sqrt(bias2) + eps; p -= lr / bias1 * m / denom.
+        Self {
+            b1: beta1 as f32,
+            b2: beta2 as f32,
+            one_minus_b1: (1.0 - beta1) as f32,
+            one_minus_b2: (1.0 - beta2) as f32,
+            sqrt_bias2: bias2.sqrt() as f32,
+            eps: eps as f32,
+            step_size: (lr / bias1) as f32,
+            weight_decay: weight_decay as f32,
+        }
+    }
+
+    /// Update `param` in place from its gradient and moments (all the same length).
+    pub fn apply(&self, param: &mut [f32], grad: &[f32], m: &mut [f32], v: &mut [f32]) {
+        assert!(grad.len() == param.len() && m.len() == param.len() && v.len() == param.len());
+        adam_update(self, param, grad, m, v);
+    }
+}
+
+crate::train::kernels::wide_when_possible! {
+    fn adam_update(update: &AdamUpdate, param: &mut [f32], grad: &[f32], m: &mut [f32], v: &mut [f32]) {
+        let AdamUpdate { b1, b2, one_minus_b1, one_minus_b2, sqrt_bias2, eps, step_size, weight_decay: wd } = *update;
+        for (((p, &g), m), v) in param.iter_mut().zip(grad).zip(m.iter_mut()).zip(v.iter_mut()) {
+            let g = if wd != 0.0 { g + *p * wd } else { g };
+            *m = *m * b1 + g * one_minus_b1;
+            *v = *v * b2 + g * g * one_minus_b2;
+            *p -= step_size * (*m / (v.sqrt() / sqrt_bias2 + eps));
+        }
     }
 }
 

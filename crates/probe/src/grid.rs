@@ -20,6 +20,9 @@ pub struct GridOutcome {
     pub valid_primary: f64,
     /// `false` when an earlier run had already saved this probe.
     pub trained: bool,
+    /// Optimiser steps and floating-point operations of the products, when trained now.
+    pub steps: usize,
+    pub flops: f64,
 }
 
 /// Read the validation metrics a saved probe wrote.
@@ -81,7 +84,7 @@ pub fn run_configs(
         let dir = probe_dir(&probes_root, &dataset, &representation, &uid);
         if dir.join("metrics.json").is_file() {
             let valid_primary = primary(&read_metrics(&dir)?, &dir)?;
-            let outcome = GridOutcome { uid, dir, valid_primary, trained: false };
+            let outcome = GridOutcome { uid, dir, valid_primary, trained: false, steps: 0, flops: 0.0 };
             progress(&outcome);
             outcomes[i] = Some(outcome);
         } else {
@@ -97,83 +100,111 @@ pub fn run_configs(
             }
         }
     }
+    let units = work_units(configs, &pending);
+    // A unit trains on one thread while there are units for every worker; the last ones share.
+    let threads_per_unit = (workers.max(1) / units.len().max(1)).max(1);
 
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     let results: Mutex<Vec<(usize, Result<GridOutcome>)>> = Mutex::new(Vec::new());
+    let report = |i: usize, result: Result<GridOutcome>| {
+        match &result {
+            Ok(outcome) => progress(outcome),
+            Err(_) => failed.store(true, Ordering::Relaxed),
+        }
+        results.lock().expect("no worker panics holding the lock").push((i, result));
+    };
     // Configs another process is training (its lock is held): waited for once ours are done.
     let deferred: Mutex<Vec<usize>> = Mutex::new(Vec::new());
-    let train_one = |cfg: &ProbeConfig, wait: bool| -> Result<Option<GridOutcome>> {
-        // One worker per config across processes: an exclusive lock on `.<uid>.lock`, which the
-        // kernel releases if the holder dies, so a killed worker's config is taken over.
-        let uid = cfg.uid();
-        let lock_path = grid_dir.join(format!(".{uid}.lock"));
-        let lock = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .with_context(|| format!("cannot create {}", lock_path.display()))?;
-        if wait {
-            lock.lock().with_context(|| format!("cannot lock {}", lock_path.display()))?;
-        } else {
-            match lock.try_lock() {
-                Ok(()) => {}
-                Err(std::fs::TryLockError::WouldBlock) => return Ok(None),
-                Err(std::fs::TryLockError::Error(e)) => {
-                    return Err(e).with_context(|| format!("cannot lock {}", lock_path.display()))
+    let lock_path = |i: usize| grid_dir.join(format!(".{}.lock", configs[i].uid()));
+    // Train the configs of `unit` that nobody else is training, as one group. One worker per config
+    // across processes: an exclusive lock on `.<uid>.lock`, which the kernel releases if the holder
+    // dies, so a killed worker's config is taken over. With `wait`, block on the locks instead of
+    // deferring the configs whose lock is held.
+    let train_unit = |unit: &[usize], wait: bool| -> Result<()> {
+        let mut members = Vec::with_capacity(unit.len());
+        let mut locks = Vec::with_capacity(unit.len());
+        for &i in unit {
+            let path = lock_path(i);
+            let lock = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)
+                .with_context(|| format!("cannot create {}", path.display()))?;
+            if wait {
+                lock.lock().with_context(|| format!("cannot lock {}", path.display()))?;
+            } else {
+                match lock.try_lock() {
+                    Ok(()) => {}
+                    Err(std::fs::TryLockError::WouldBlock) => {
+                        deferred.lock().expect("no worker panics holding the lock").push(i);
+                        continue;
+                    }
+                    Err(std::fs::TryLockError::Error(e)) => {
+                        return Err(e).with_context(|| format!("cannot lock {}", path.display()))
+                    }
                 }
             }
+            let dir = probe_dir(&probes_root, &dataset, &representation, &configs[i].uid());
+            if dir.join("metrics.json").is_file() {
+                // Finished by the worker that held the lock before us.
+                let _ = std::fs::remove_file(&path);
+                let valid_primary = primary(&read_metrics(&dir)?, &dir)?;
+                report(
+                    i,
+                    Ok(GridOutcome { uid: configs[i].uid(), dir, valid_primary, trained: false, steps: 0, flops: 0.0 }),
+                );
+                continue;
+            }
+            members.push(i);
+            locks.push(lock);
         }
-        let dir = probe_dir(&probes_root, &dataset, &representation, &uid);
-        if dir.join("metrics.json").is_file() {
-            // Finished by the worker that held the lock before us.
-            let _ = std::fs::remove_file(&lock_path);
-            let valid_primary = primary(&read_metrics(&dir)?, &dir)?;
-            return Ok(Some(GridOutcome { uid, dir, valid_primary, trained: false }));
-        }
+        let Some(&first) = members.first() else { return Ok(()) };
         let owned;
-        let data = match cfg.seed {
+        let data = match configs[first].seed {
             Some(seed) => &shared[&seed],
             None => {
                 owned = data::load(&roots, &dataset, &representation, None)?;
                 &owned
             }
         };
-        let trained = train::train(cfg, data, &mut |_| {})?;
-        let dir = train::save(&trained, &probes_root)?;
-        let valid_primary = primary(&trained.valid_metrics, &dir)?;
-        // Whoever locks this path next finds metrics.json first, so removing it is safe.
-        let _ = std::fs::remove_file(&lock_path);
-        Ok(Some(GridOutcome { uid, dir, valid_primary, trained: true }))
+        let save = |i: usize, trained: train::TrainedProbe| -> Result<()> {
+            let dir = train::save(&trained, &probes_root)?;
+            let valid_primary = primary(&trained.valid_metrics, &dir)?;
+            // Whoever locks this path next finds metrics.json first, so removing it is safe.
+            let _ = std::fs::remove_file(lock_path(i));
+            let (steps, flops) = (trained.steps, trained.flops);
+            report(i, Ok(GridOutcome { uid: configs[i].uid(), dir, valid_primary, trained: true, steps, flops }));
+            Ok(())
+        };
+        if let [i] = members[..] {
+            let trained = train::train(&configs[i], data, &mut |_| {})?;
+            return save(i, trained);
+        }
+        let group: Vec<ProbeConfig> = members.iter().map(|&i| configs[i].clone()).collect();
+        train::group::train_group(&group, data, threads_per_unit, &mut |_, _| {}, &mut |j, trained| {
+            save(members[j], trained)
+        })
     };
     std::thread::scope(|s| {
-        for _ in 0..workers.max(1).min(pending.len()) {
+        for _ in 0..workers.max(1).min(units.len()) {
             s.spawn(|| loop {
                 if failed.load(Ordering::Relaxed) {
                     break;
                 }
-                let (i, wait) = match pending.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    Some(&i) => (i, false),
+                let (unit, wait) = match units.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    Some(unit) => (unit.clone(), false),
                     None => match deferred.lock().expect("no worker panics holding the lock").pop() {
-                        Some(i) => (i, true),
+                        Some(i) => (vec![i], true),
                         None => break,
                     },
                 };
-                let result = train_one(&configs[i], wait).with_context(|| format!("config {}", configs[i].uid()));
-                let result = match result {
-                    Ok(None) => {
-                        deferred.lock().expect("no worker panics holding the lock").push(i);
-                        continue;
-                    }
-                    Ok(Some(outcome)) => Ok(outcome),
-                    Err(e) => Err(e),
-                };
-                match &result {
-                    Ok(outcome) => progress(outcome),
-                    Err(_) => failed.store(true, Ordering::Relaxed),
+                if let Err(e) = train_unit(&unit, wait) {
+                    let done: Vec<usize> = results.lock().expect("no worker panics").iter().map(|(i, _)| *i).collect();
+                    let i = unit.iter().copied().find(|i| !done.contains(i)).unwrap_or(unit[0]);
+                    report(i, Err(e.context(format!("config {}", configs[i].uid()))));
                 }
-                results.lock().expect("no worker panics holding the lock").push((i, result));
             });
         }
     });
@@ -184,6 +215,32 @@ pub fn run_configs(
         bail!("the grid stopped before every config was trained");
     }
     Ok(outcomes.into_iter().flatten().collect())
+}
+
+/// The pending configs as units of work: those that can share batches
+/// ([`train::group::group_key`]) together, every other config alone; costliest first, so that
+/// the units that start last are short.
+fn work_units(configs: &[ProbeConfig], pending: &[usize]) -> Vec<Vec<usize>> {
+    let mut units: Vec<Vec<usize>> = Vec::new();
+    let mut by_key: HashMap<String, usize> = HashMap::new();
+    for &i in pending {
+        match train::group::group_key(&configs[i]) {
+            Some(key) => {
+                let unit = *by_key.entry(key).or_insert_with(|| {
+                    units.push(Vec::new());
+                    units.len() - 1
+                });
+                units[unit].push(i);
+            }
+            None => units.push(vec![i]),
+        }
+    }
+    // A step costs about batch × first-layer width per config (outputs are few next to 512).
+    let cost = |unit: &Vec<usize>| -> usize {
+        unit.iter().map(|&i| configs[i].batch_size * configs[i].hidden_layer_sizes.first().copied().unwrap_or(16)).sum()
+    };
+    units.sort_by_key(|unit| std::cmp::Reverse(cost(unit)));
+    units
 }
 
 /// Write each config as `<cache_root>/probes/<dataset>/<representation>/<uid>.json`, where the

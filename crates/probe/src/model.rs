@@ -25,9 +25,18 @@ pub struct SimpleMlp {
     pub dropout_p: f64,
 }
 
+/// torch's `nn.Linear` initialisation of an `out × inp` layer (kaiming_uniform with a=√5 for the
+/// weights, which is U(±1/√inp), and U(±1/√inp) for the biases), drawn from `rng` in torch's
+/// order: the `(out, inp)` row-major weight, then the bias.
+pub fn torch_linear_init(rng: &mut ChaCha8Rng, out: usize, inp: usize) -> (Vec<f32>, Vec<f32>) {
+    let bound = 1.0 / (inp as f32).sqrt();
+    let weight = (0..out * inp).map(|_| rng.random_range(-bound..bound)).collect();
+    let bias = (0..out).map(|_| rng.random_range(-bound..bound)).collect();
+    (weight, bias)
+}
+
 impl SimpleMlp {
-    /// torch's `nn.Linear` initialisation (kaiming_uniform with a=√5 for the weights, which is
-    /// U(±1/√fan_in), and U(±1/√fan_in) for the biases), drawn from `rng` in torch's order.
+    /// Every layer initialised as torch's `nn.Linear` ([`torch_linear_init`]), in torch's order.
     pub fn new(
         num_features: usize,
         hidden: &[usize],
@@ -38,19 +47,26 @@ impl SimpleMlp {
         let mut layers = Vec::new();
         let mut d = num_features;
         for &out in hidden.iter().chain(std::iter::once(&num_outputs)) {
-            let bound = 1.0 / (d as f32).sqrt();
-            let mut uniform = |n: usize, shape: &[usize]| -> Result<Tensor> {
-                let v: Vec<f32> = (0..n).map(|_| rng.random_range(-bound..bound)).collect();
-                Ok(Tensor::from_vec(v, shape, &Device::Cpu)?)
-            };
-            let weight = uniform(out * d, &[out, d])?;
-            let bias = uniform(out, &[out])?;
-            layers.push(Linear {
-                weight_t: Var::from_tensor(&weight.t()?.contiguous()?)?,
-                bias: Var::from_tensor(&bias)?,
-            });
+            layers.push(torch_linear_init(rng, out, d));
             d = out;
         }
+        Self::from_torch_layers(layers, dropout_p)
+    }
+
+    /// A probe from plain buffers in torch's layout: per layer (first to output), the `(out, in)`
+    /// row-major weight and the bias.
+    pub fn from_torch_layers(layers: Vec<(Vec<f32>, Vec<f32>)>, dropout_p: f64) -> Result<Self> {
+        let layers = layers
+            .into_iter()
+            .map(|(weight, bias)| {
+                let (out, len) = (bias.len(), weight.len());
+                let weight = Tensor::from_vec(weight, (out, len / out.max(1)), &Device::Cpu)?;
+                Ok(Linear {
+                    weight_t: Var::from_tensor(&weight.t()?.contiguous()?)?,
+                    bias: Var::from_tensor(&Tensor::from_vec(bias, out, &Device::Cpu)?)?,
+                })
+            })
+            .collect::<Result<_>>()?;
         Ok(Self { layers, dropout_p })
     }
 

@@ -2,6 +2,8 @@
 //! validation metric, then `save` under `probes/<dataset>/<representation>/<uid>/`.
 
 pub mod eval;
+pub mod group;
+pub(crate) mod kernels;
 pub mod loss;
 mod save;
 
@@ -13,7 +15,7 @@ use crate::config::ProbeConfig;
 use crate::data::{self, DataRoots, ProbeData, PyRandom};
 use crate::model::SimpleMlp;
 use crate::scaler::StandardScaler;
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use candle_core::Tensor;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -34,6 +36,8 @@ pub struct TrainedProbe {
     pub scaler: StandardScaler,
     pub model: SimpleMlp,
     pub steps: usize,
+    /// Floating-point operations of the training and evaluation products (0 when not counted).
+    pub flops: f64,
     /// Metrics of the final weights on the validation split (what `metrics.json` holds).
     pub valid_metrics: Metrics,
 }
@@ -41,7 +45,23 @@ pub struct TrainedProbe {
 /// Train one probe. Batches are drawn with CPython's `random.sample`, seeded as the reference
 /// seeds it, so the same example indices are used step by step; initialisation and dropout come
 /// from a ChaCha8 generator seeded with the same seed (torch's generator is not reproduced).
+///
+/// Probes with at most one hidden layer (the paper's grid) train on the grouped trainer's
+/// kernels as a group of one; deeper ones through candle's autograd ([`train_graph`]).
 pub fn train(cfg: &ProbeConfig, data: &ProbeData, on_eval: &mut dyn FnMut(&Progress)) -> Result<TrainedProbe> {
+    if !group::supports(cfg) {
+        return train_graph(cfg, data, on_eval);
+    }
+    let mut trained = None;
+    group::train_group(std::slice::from_ref(cfg), data, 1, &mut |_, p| on_eval(p), &mut |_, t| {
+        trained = Some(t);
+        Ok(())
+    })?;
+    trained.context("the trainer stopped without a probe")
+}
+
+/// [`train`] through candle's autograd graph, for any depth: the general (and slower) path.
+pub fn train_graph(cfg: &ProbeConfig, data: &ProbeData, on_eval: &mut dyn FnMut(&Progress)) -> Result<TrainedProbe> {
     if !cfg.early_stopping && cfg.max_num_epochs.is_none() {
         bail!("no termination criteria: set `early_stopping` or `max_num_epochs`");
     }
@@ -101,7 +121,7 @@ pub fn train(cfg: &ProbeConfig, data: &ProbeData, on_eval: &mut dyn FnMut(&Progr
         step += 1;
     }
     let valid_metrics = evaluate(&model, &attrs, &cfg.dataset, &data.valid, &x_valid, dim)?;
-    Ok(TrainedProbe { cfg: cfg.clone(), scaler, model, steps: step, valid_metrics })
+    Ok(TrainedProbe { cfg: cfg.clone(), scaler, model, steps: step, flops: 0.0, valid_metrics })
 }
 
 /// Load the data under `cache_root`, train, and save into `<cache_root>/probes`: the reference's

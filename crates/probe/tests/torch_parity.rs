@@ -9,46 +9,13 @@
 //! test accuracy (the paper's protocol) and each config's mean test accuracy, against a bound of
 //! four standard errors of the difference of means (plus a 0.5-point floor).
 
+mod common;
+
+use common::{bound, fixture, mean_std, write_parity_cache};
 use jukemir_probe::config::ProbeConfig;
 use jukemir_probe::evaluate::evaluate_saved;
 use jukemir_probe::grid::run_configs;
-use ndarray::Array2;
-use ndarray_npy::{ReadNpyExt, WriteNpyExt};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/probe/parity").join(name)
-}
-
-/// The fixture as a cache: processed/gtzan_ff/meta.json and one .npy per clip (row i is `clip{i:04}`).
-fn write_cache(root: &Path) {
-    let features = Array2::<f32>::read_npy(std::fs::File::open(fixture("features.npy")).unwrap()).unwrap();
-    let meta: serde_json::Map<String, Value> =
-        serde_json::from_str(&std::fs::read_to_string(fixture("meta.json")).unwrap()).unwrap();
-    assert_eq!(meta.len(), features.nrows());
-    let rep = root.join("representations/gtzan_ff/synth");
-    std::fs::create_dir_all(&rep).unwrap();
-    std::fs::create_dir_all(root.join("processed/gtzan_ff")).unwrap();
-    for (i, row) in features.outer_iter().enumerate() {
-        let uid = format!("clip{i:04}");
-        assert!(meta.contains_key(&uid), "{uid}");
-        row.to_owned().write_npy(std::fs::File::create(rep.join(format!("{uid}.npy"))).unwrap()).unwrap();
-    }
-    std::fs::copy(fixture("meta.json"), root.join("processed/gtzan_ff/meta.json")).unwrap();
-}
-
-fn mean_std(values: &[f64]) -> (f64, f64) {
-    let n = values.len() as f64;
-    let mean = values.iter().sum::<f64>() / n;
-    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
-    (mean, var.sqrt())
-}
-
-/// Four standard errors of the difference of two means over `n` seeds each, at least 0.005.
-fn bound(std_a: f64, std_b: f64, n: usize) -> f64 {
-    (4.0 * ((std_a.powi(2) + std_b.powi(2)) / n as f64).sqrt()).max(0.005)
-}
 
 #[test]
 fn best_on_valid_test_accuracy_is_within_noise_of_pytorch() {
@@ -57,7 +24,7 @@ fn best_on_valid_test_accuracy_is_within_noise_of_pytorch() {
     let seeds: Vec<i64> = reference["seeds"].as_array().unwrap().iter().map(|s| s.as_i64().unwrap()).collect();
     let configs = reference["configs"].as_array().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    write_cache(dir.path());
+    write_parity_cache(dir.path());
 
     // test accuracy [config][seed], and the best-on-valid config's test accuracy per seed.
     let mut per_config = vec![Vec::new(); configs.len()];

@@ -88,8 +88,89 @@ impl SongLevel {
     }
 }
 
-/// Groups clips `<song>-<clip>` by song and pools them with every [`Strategy`]. Clips keep their
-/// input order within a song (it only matters to float32 sums at the last ulp).
+/// Clips `<song>-<clip>` grouped by song (sorted by song uid, as the reference does), with each
+/// song's label: computed once per split, then used at every evaluation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SongGroups {
+    pub songs: Vec<String>,
+    pub labels: Vec<usize>,
+    /// Per song, its clips' rows in input order (it only matters to float32 sums at the last ulp).
+    clips: Vec<Vec<usize>>,
+    /// Clips in the split.
+    len: usize,
+}
+
+impl SongGroups {
+    pub fn new<S: AsRef<str>>(uids: &[S], labels: &[usize], classes: usize) -> Result<Self, MetricError> {
+        if uids.len() != labels.len() {
+            return Err(MetricError::Shape {
+                what: "uids and labels",
+                left: vec![uids.len()],
+                right: vec![labels.len()],
+            });
+        }
+        if uids.is_empty() || classes == 0 {
+            return Err(MetricError::Empty);
+        }
+        let mut songs: BTreeMap<&str, (usize, Vec<usize>)> = BTreeMap::new();
+        for (i, (uid, &label)) in uids.iter().zip(labels).enumerate() {
+            let uid = uid.as_ref();
+            if label >= classes {
+                return Err(MetricError::LabelOutOfRange { label, classes });
+            }
+            // Python's `song, _ = uid.split("-")`: exactly one dash.
+            let song = match uid.split('-').collect::<Vec<_>>()[..] {
+                [song, _] => song,
+                _ => return Err(MetricError::BadClipUid(uid.to_owned())),
+            };
+            let entry = songs.entry(song).or_insert((label, Vec::new()));
+            if entry.0 != label {
+                return Err(MetricError::InconsistentSongLabel { song: song.to_owned(), first: entry.0, other: label });
+            }
+            entry.1.push(i);
+        }
+        let mut out = Self { songs: Vec::new(), labels: Vec::new(), clips: Vec::new(), len: uids.len() };
+        for (song, (label, clips)) in songs {
+            out.songs.push(song.to_owned());
+            out.labels.push(label);
+            out.clips.push(clips);
+        }
+        Ok(out)
+    }
+
+    /// Every strategy's song predictions from the clips' logits and their softmax.
+    fn pool(&self, logits: ArrayView2<f32>, probs: ArrayView2<f32>) -> Result<SongLevel, MetricError> {
+        let (n, classes) = logits.dim();
+        if n != self.len {
+            return Err(MetricError::Shape { what: "uids vs logits rows", left: vec![self.len], right: vec![n] });
+        }
+        let clip_preds: Vec<usize> = logits.rows().into_iter().map(|r| argmax(r).unwrap_or(0)).collect();
+        let mut out =
+            SongLevel { songs: self.songs.clone(), labels: self.labels.clone(), predictions: Default::default() };
+        for idxs in &self.clips {
+            let song_logits: Vec<_> = idxs.iter().map(|&i| logits.index_axis(Axis(0), i)).collect();
+            let song_probs: Vec<_> = idxs.iter().map(|&i| probs.index_axis(Axis(0), i)).collect();
+            let song_preds: Vec<usize> = idxs.iter().map(|&i| clip_preds[i]).collect();
+            let max = song_logits[1..].iter().fold(song_logits[0].to_owned(), |acc, r| {
+                let mut acc = acc;
+                acc.zip_mut_with(r, |a, &b| *a = a.max(b));
+                acc
+            });
+            let pooled = [
+                vote(&song_preds, classes),
+                argmax(max.view()).unwrap_or(0),
+                argmax(mean_f32(&song_logits).view()).unwrap_or(0),
+                argmax(mean_f32(&song_probs).view()).unwrap_or(0),
+            ];
+            for (s, p) in pooled.into_iter().enumerate() {
+                out.predictions[s].push(p);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Groups clips `<song>-<clip>` by song and pools them with every [`Strategy`].
 pub fn song_level<S: AsRef<str>>(
     uids: &[S],
     logits: ArrayView2<f32>,
@@ -103,51 +184,7 @@ pub fn song_level<S: AsRef<str>>(
             right: vec![labels.len()],
         });
     }
-    if n == 0 || classes == 0 {
-        return Err(MetricError::Empty);
-    }
-    let mut songs: BTreeMap<&str, (usize, Vec<usize>)> = BTreeMap::new();
-    for (i, (uid, &label)) in uids.iter().zip(labels).enumerate() {
-        let uid = uid.as_ref();
-        if label >= classes {
-            return Err(MetricError::LabelOutOfRange { label, classes });
-        }
-        // Python's `song, _ = uid.split("-")`: exactly one dash.
-        let song = match uid.split('-').collect::<Vec<_>>()[..] {
-            [song, _] => song,
-            _ => return Err(MetricError::BadClipUid(uid.to_owned())),
-        };
-        let entry = songs.entry(song).or_insert((label, Vec::new()));
-        if entry.0 != label {
-            return Err(MetricError::InconsistentSongLabel { song: song.to_owned(), first: entry.0, other: label });
-        }
-        entry.1.push(i);
-    }
-    let probs = softmax_f32(logits);
-    let clip_preds: Vec<usize> = logits.rows().into_iter().map(|r| argmax(r).unwrap_or(0)).collect();
-    let mut out = SongLevel { songs: Vec::new(), labels: Vec::new(), predictions: Default::default() };
-    for (song, (label, idxs)) in songs {
-        let song_logits: Vec<_> = idxs.iter().map(|&i| logits.index_axis(Axis(0), i)).collect();
-        let song_probs: Vec<_> = idxs.iter().map(|&i| probs.index_axis(Axis(0), i)).collect();
-        let song_preds: Vec<usize> = idxs.iter().map(|&i| clip_preds[i]).collect();
-        let max = song_logits[1..].iter().fold(song_logits[0].to_owned(), |acc, r| {
-            let mut acc = acc;
-            acc.zip_mut_with(r, |a, &b| *a = a.max(b));
-            acc
-        });
-        let pooled = [
-            vote(&song_preds, classes),
-            argmax(max.view()).unwrap_or(0),
-            argmax(mean_f32(&song_logits).view()).unwrap_or(0),
-            argmax(mean_f32(&song_probs).view()).unwrap_or(0),
-        ];
-        for (s, p) in pooled.into_iter().enumerate() {
-            out.predictions[s].push(p);
-        }
-        out.songs.push(song.to_owned());
-        out.labels.push(label);
-    }
-    Ok(out)
+    SongGroups::new(uids, labels, classes)?.pool(logits, softmax_f32(logits).view())
 }
 
 /// Accuracy and mean MIREX weighted score of class-index predictions.
@@ -198,6 +235,23 @@ pub fn giantsteps_metrics<S: AsRef<str>>(
     logits: ArrayView2<f32>,
     labels: &[usize],
 ) -> Result<GiantstepsMetrics, MetricError> {
+    let n = logits.nrows();
+    if uids.len() != n || labels.len() != n {
+        return Err(MetricError::Shape {
+            what: "uids, logits rows and labels",
+            left: vec![uids.len(), n],
+            right: vec![labels.len()],
+        });
+    }
+    giantsteps_metrics_of(&SongGroups::new(uids, labels, logits.ncols())?, logits, labels)
+}
+
+/// [`giantsteps_metrics`] with the songs grouped beforehand (`labels` are the clips' labels).
+pub fn giantsteps_metrics_of(
+    groups: &SongGroups,
+    logits: ArrayView2<f32>,
+    labels: &[usize],
+) -> Result<GiantstepsMetrics, MetricError> {
     if logits.ncols() != GIANTSTEPS_KEYS.len() {
         return Err(MetricError::Shape {
             what: "logits columns vs the 24 keys",
@@ -206,9 +260,10 @@ pub fn giantsteps_metrics<S: AsRef<str>>(
         });
     }
     let keys: Vec<Key> = GIANTSTEPS_KEYS.iter().map(|k| k.parse()).collect::<Result<_, _>>()?;
-    let song_level = song_level(uids, logits, labels)?;
+    let probs = softmax_f32(logits);
+    let song_level = groups.pool(logits, probs.view())?;
     // The reference scores clips by the argmax of their probabilities, not of their logits.
-    let clip_preds: Vec<usize> = softmax_f32(logits).rows().into_iter().map(|r| argmax(r).unwrap_or(0)).collect();
+    let clip_preds: Vec<usize> = probs.rows().into_iter().map(|r| argmax(r).unwrap_or(0)).collect();
     let clip = score_predictions(&clip_preds, labels, &keys);
     let ensembles = Strategy::ALL.map(|s| score_predictions(song_level.predictions(s), &song_level.labels, &keys));
     Ok(GiantstepsMetrics { clip, ensembles, song_level })

@@ -1,10 +1,10 @@
 //! Validation metrics for early stopping and `metrics.json`.
 
-use super::loss::{compute_loss, targets_tensor};
 use crate::data::{DatasetAttrs, OutputType, Split, Targets};
 use crate::metrics;
+use crate::metrics::ensemble::SongGroups;
 use crate::model::SimpleMlp;
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, ensure, Context, Result};
 use candle_core::{Device, Tensor};
 use ndarray::{Array2, ArrayView2};
 use std::collections::BTreeMap;
@@ -27,73 +27,97 @@ pub fn evaluate(
     x: &[f32],
     dim: usize,
 ) -> Result<Metrics> {
-    let n = split.len();
-    let k = attrs.num_outputs;
-    let out = logits(model, x, dim)?;
-    let rows: Vec<usize> = (0..n).collect();
-    let logits_t = Tensor::from_slice(&out, (n, k), &Device::Cpu)?;
-    let y = targets_tensor(&split.targets, &rows, k)?;
-    let mut m = Metrics::new();
-    m.insert("loss".into(), compute_loss(attrs.output_type, &logits_t, &y)?.to_scalar::<f32>()? as f64);
-    let primary = task_metrics(attrs, dataset, split, &out, &mut m)?;
-    let value = *m.get(primary).context("primary metric missing")?;
-    m.insert("primary".into(), value);
-    Ok(m)
+    evaluate_logits(attrs, dataset, split, &logits(model, x, dim)?)
 }
 
-/// The task metrics through `crate::metrics`. Returns the name of the primary metric.
-///
-/// giantsteps_clips is scored per song, as the reference does: clip logits are ensembled by each
-/// strategy, and the strategy with the best MIREX score on this split supplies `accuracy` and
-/// `score` (the primary). During training this split is valid, where the reference picks it.
-fn task_metrics(
-    attrs: &DatasetAttrs,
-    dataset: &str,
-    split: &Split,
-    out: &[f32],
-    m: &mut Metrics,
-) -> Result<&'static str> {
-    let k = attrs.num_outputs;
-    let n = out.len() / k;
-    let logits = ArrayView2::from_shape((n, k), out)?;
-    match (attrs.output_type, &split.targets) {
-        (OutputType::Multiclass, Targets::Classes(c)) => {
-            let labels: Vec<usize> = c.iter().map(|&y| y as usize).collect();
-            if dataset != "giantsteps_clips" {
+/// [`evaluate`] from the split's logits (`n × num_outputs`, row-major).
+pub fn evaluate_logits(attrs: &DatasetAttrs, dataset: &str, split: &Split, out: &[f32]) -> Result<Metrics> {
+    SplitScorer::new(attrs, dataset, split)?.metrics(out)
+}
+
+/// The metrics of one split, with what does not depend on the logits (labels, song groups)
+/// prepared once: a trainer scores its validation split hundreds of times.
+pub struct SplitScorer<'a> {
+    attrs: DatasetAttrs,
+    dataset: &'a str,
+    split: &'a Split,
+    /// giantsteps_clips: the clips' labels and their songs.
+    songs: Option<(Vec<usize>, SongGroups)>,
+}
+
+impl<'a> SplitScorer<'a> {
+    pub fn new(attrs: &DatasetAttrs, dataset: &'a str, split: &'a Split) -> Result<Self> {
+        let songs = match (&split.targets, dataset) {
+            (Targets::Classes(c), "giantsteps_clips") => {
+                let labels: Vec<usize> = c.iter().map(|&y| y as usize).collect();
+                let groups = SongGroups::new(&split.uids, &labels, attrs.num_outputs)?;
+                Some((labels, groups))
+            }
+            _ => None,
+        };
+        Ok(Self { attrs: *attrs, dataset, split, songs })
+    }
+
+    /// `loss`, the task metrics and `primary` of the split's logits.
+    pub fn metrics(&self, out: &[f32]) -> Result<Metrics> {
+        let (n, k) = (self.split.len(), self.attrs.num_outputs);
+        ensure!(out.len() == n * k, "{} logits for {n} examples of {k} outputs", out.len());
+        let mut m = Metrics::new();
+        m.insert("loss".into(), super::kernels::loss_value(self.attrs.output_type, &self.split.targets, k, out));
+        let primary = self.task_metrics(out, &mut m)?;
+        let value = *m.get(primary).context("primary metric missing")?;
+        m.insert("primary".into(), value);
+        Ok(m)
+    }
+
+    /// The task metrics through `crate::metrics`. Returns the name of the primary metric.
+    ///
+    /// giantsteps_clips is scored per song, as the reference does: clip logits are ensembled by
+    /// each strategy, and the strategy with the best MIREX score on this split supplies `accuracy`
+    /// and `score` (the primary). During training this split is valid, where the reference picks it.
+    fn task_metrics(&self, out: &[f32], m: &mut Metrics) -> Result<&'static str> {
+        let k = self.attrs.num_outputs;
+        let n = out.len() / k;
+        let logits = ArrayView2::from_shape((n, k), out)?;
+        match (self.attrs.output_type, &self.split.targets, &self.songs) {
+            (OutputType::Multiclass, _, Some((labels, groups))) => {
+                let gm = metrics::ensemble::giantsteps_metrics_of(groups, logits, labels)?;
+                m.insert("clip_accuracy".into(), gm.clip.accuracy);
+                m.insert("clip_score".into(), gm.clip.score);
+                for strategy in metrics::ensemble::Strategy::ALL {
+                    let scored = gm.ensemble(strategy);
+                    m.insert(format!("ensemble_{}_accuracy", strategy.name()), scored.accuracy);
+                    m.insert(format!("ensemble_{}_score", strategy.name()), scored.score);
+                }
+                let best = gm.ensemble(gm.best_strategy());
+                m.insert("accuracy".into(), best.accuracy);
+                m.insert("score".into(), best.score);
+                Ok("score")
+            }
+            (OutputType::Multiclass, Targets::Classes(c), None) => {
+                let labels: Vec<usize> = c.iter().map(|&y| y as usize).collect();
                 m.insert("accuracy".into(), metrics::accuracy(logits, &labels)?);
-                return Ok("accuracy");
+                Ok("accuracy")
             }
-            let gm = metrics::ensemble::giantsteps_metrics(&split.uids, logits, &labels)?;
-            m.insert("clip_accuracy".into(), gm.clip.accuracy);
-            m.insert("clip_score".into(), gm.clip.score);
-            for strategy in metrics::ensemble::Strategy::ALL {
-                let scored = gm.ensemble(strategy);
-                m.insert(format!("ensemble_{}_accuracy", strategy.name()), scored.accuracy);
-                m.insert(format!("ensemble_{}_score", strategy.name()), scored.score);
+            (OutputType::Regression, Targets::Matrix(y), _) => {
+                let r2 = metrics::r2(ArrayView2::from_shape((n, k), y.as_slice())?, logits)?;
+                m.insert("r2".into(), r2.uniform);
+                if self.dataset == "emomusic" {
+                    m.insert("arousal_r2".into(), r2.per_output[0]);
+                    m.insert("valence_r2".into(), r2.per_output[1]);
+                }
+                Ok("r2")
             }
-            let best = gm.ensemble(gm.best_strategy());
-            m.insert("accuracy".into(), best.accuracy);
-            m.insert("score".into(), best.score);
-            Ok("score")
-        }
-        (OutputType::Regression, Targets::Matrix(y)) => {
-            let r2 = metrics::r2(ArrayView2::from_shape((n, k), y.as_slice())?, logits)?;
-            m.insert("r2".into(), r2.uniform);
-            if dataset == "emomusic" {
-                m.insert("arousal_r2".into(), r2.per_output[0]);
-                m.insert("valence_r2".into(), r2.per_output[1]);
+            (OutputType::Multilabel, Targets::Matrix(y), _) => {
+                // As the reference, scores are float32 sigmoids (which can tie where logits do not).
+                let probs = logits.mapv(|v| 1.0 / (1.0 + (-v).exp()));
+                let truth = Array2::from_shape_vec((n, k), y.iter().map(|&v| v as u8).collect())?;
+                m.insert("auc_roc".into(), metrics::roc_auc_macro(truth.view(), probs.view())?);
+                m.insert("ap".into(), metrics::average_precision_macro(truth.view(), probs.view())?);
+                Ok("auc_roc")
             }
-            Ok("r2")
+            _ => bail!("targets do not match the dataset's output type"),
         }
-        (OutputType::Multilabel, Targets::Matrix(y)) => {
-            // As the reference, scores are float32 sigmoids (which can tie where logits do not).
-            let probs = logits.mapv(|v| 1.0 / (1.0 + (-v).exp()));
-            let truth = Array2::from_shape_vec((n, k), y.iter().map(|&v| v as u8).collect())?;
-            m.insert("auc_roc".into(), metrics::roc_auc_macro(truth.view(), probs.view())?);
-            m.insert("ap".into(), metrics::average_precision_macro(truth.view(), probs.view())?);
-            Ok("auc_roc")
-        }
-        _ => bail!("targets do not match the dataset's output type"),
     }
 }
 
@@ -130,7 +154,8 @@ mod tests {
         out[3 * 24] = 1.0;
         let split = Split { uids, x: vec![], raw_y: vec![], targets: Targets::Classes(vec![0, 0, 7, 7]) };
         let mut m = Metrics::new();
-        let primary = task_metrics(&attrs, "giantsteps_clips", &split, &out, &mut m).unwrap();
+        let scorer = SplitScorer::new(&attrs, "giantsteps_clips", &split).unwrap();
+        let primary = scorer.task_metrics(&out, &mut m).unwrap();
         assert_eq!(primary, "score");
         assert_eq!(m["score"], 1.0);
         assert_eq!(m["accuracy"], 1.0);

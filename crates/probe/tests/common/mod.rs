@@ -1,11 +1,11 @@
 //! Helpers shared by the probe integration tests.
 #![allow(dead_code)] // each test file uses a different subset
 
-use ndarray::Array1;
-use ndarray_npy::WriteNpyExt;
+use ndarray::{Array1, Array2};
+use ndarray_npy::{ReadNpyExt, WriteNpyExt};
 use rand::{Rng, SeedableRng};
-use serde_json::json;
-use std::path::Path;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
 
 pub const DIM: usize = 16;
 
@@ -61,4 +61,37 @@ pub fn write_task(
         }
     }
     std::fs::write(processed.join("meta.json"), serde_json::to_string(&meta).unwrap()).unwrap();
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/probe/parity").join(name)
+}
+
+/// The fixture as a cache: processed/gtzan_ff/meta.json and one .npy per clip (row i is `clip{i:04}`).
+pub fn write_parity_cache(root: &Path) {
+    let features = Array2::<f32>::read_npy(std::fs::File::open(fixture("features.npy")).unwrap()).unwrap();
+    let meta: serde_json::Map<String, Value> =
+        serde_json::from_str(&std::fs::read_to_string(fixture("meta.json")).unwrap()).unwrap();
+    assert_eq!(meta.len(), features.nrows());
+    let rep = root.join("representations/gtzan_ff/synth");
+    std::fs::create_dir_all(&rep).unwrap();
+    std::fs::create_dir_all(root.join("processed/gtzan_ff")).unwrap();
+    for (i, row) in features.outer_iter().enumerate() {
+        let uid = format!("clip{i:04}");
+        assert!(meta.contains_key(&uid), "{uid}");
+        row.to_owned().write_npy(std::fs::File::create(rep.join(format!("{uid}.npy"))).unwrap()).unwrap();
+    }
+    std::fs::copy(fixture("meta.json"), root.join("processed/gtzan_ff/meta.json")).unwrap();
+}
+
+pub fn mean_std(values: &[f64]) -> (f64, f64) {
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    (mean, var.sqrt())
+}
+
+/// Four standard errors of the difference of two means over `n` seeds each, at least 0.005.
+pub fn bound(std_a: f64, std_b: f64, n: usize) -> f64 {
+    (4.0 * ((std_a.powi(2) + std_b.powi(2)) / n as f64).sqrt()).max(0.005)
 }

@@ -1,0 +1,293 @@
+//! The grouped trainer's arithmetic on plain buffers: a strided GEMM and the loss gradients.
+//!
+//! Hand-written rather than candle's graph because a probe step is two products and a few
+//! element-wise passes of a fixed shape: the graph's allocations, the input gradient its backward
+//! pass computes (unused) and one product per config instead of one per group were most of the
+//! grid's time (`docs/probes.md`, "Speed").
+
+use crate::data::{OutputType, Targets};
+
+/// Defines `fn $name` that runs its body compiled for AVX2 and FMA when the CPU has them (the
+/// element-wise loops then vectorise twice as wide), else compiled for the baseline. The results
+/// are identical: Rust never contracts or reorders float operations on its own, whatever the
+/// target features.
+macro_rules! wide_when_possible {
+    ($(#[$meta:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
+        $(#[$meta])*
+        $vis fn $name($($arg: $ty),*) {
+            #[inline(always)]
+            fn body($($arg: $ty),*) $body
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx2,fma")]
+                unsafe fn wide($($arg: $ty),*) {
+                    body($($arg),*)
+                }
+                if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+                    // SAFETY: this CPU has the features `wide` was compiled for.
+                    return unsafe { wide($($arg),*) };
+                }
+            }
+            body($($arg),*)
+        }
+    };
+}
+pub(crate) use wide_when_possible;
+
+/// A read-only matrix view: `data[r * row_stride + c * col_stride]` is element `(r, c)`.
+#[derive(Clone, Copy)]
+pub struct View<'a> {
+    pub data: &'a [f32],
+    pub row_stride: usize,
+    pub col_stride: usize,
+}
+
+impl<'a> View<'a> {
+    /// A row-major matrix with `cols` columns.
+    pub fn rows(data: &'a [f32], cols: usize) -> Self {
+        Self { data, row_stride: cols, col_stride: 1 }
+    }
+
+    /// The transpose of a row-major matrix with `cols` columns.
+    pub fn transposed(data: &'a [f32], cols: usize) -> Self {
+        Self { data, row_stride: 1, col_stride: cols }
+    }
+}
+
+/// `dst (m × n, row stride dst_rs) = [dst +] lhs (m × k) · rhs (k × n)`, on `threads` threads.
+pub fn matmul(
+    (m, n, k): (usize, usize, usize),
+    dst: &mut [f32],
+    dst_rs: usize,
+    lhs: View,
+    rhs: View,
+    accumulate: bool,
+    threads: usize,
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    let last = |rows: usize, rs: usize, cols: usize, cs: usize| (rows - 1) * rs + (cols - 1) * cs;
+    assert!(last(m, dst_rs, n, 1) < dst.len(), "GEMM output out of bounds");
+    if k == 0 {
+        if !accumulate {
+            (0..m).for_each(|r| dst[r * dst_rs..r * dst_rs + n].fill(0.0));
+        }
+        return;
+    }
+    assert!(last(m, lhs.row_stride, k, lhs.col_stride) < lhs.data.len(), "GEMM left operand out of bounds");
+    assert!(last(k, rhs.row_stride, n, rhs.col_stride) < rhs.data.len(), "GEMM right operand out of bounds");
+    let parallelism = if threads > 1 { gemm::Parallelism::Rayon(threads) } else { gemm::Parallelism::None };
+    // SAFETY: every index the GEMM touches is below a bound checked above, and `dst` is a unique
+    // borrow, so it cannot alias the operands.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            dst_rs as isize,
+            accumulate,
+            lhs.data.as_ptr(),
+            lhs.col_stride as isize,
+            lhs.row_stride as isize,
+            rhs.data.as_ptr(),
+            rhs.col_stride as isize,
+            rhs.row_stride as isize,
+            if accumulate { 1.0 } else { 0.0 },
+            1.0,
+            false,
+            false,
+            false,
+            parallelism,
+        );
+    }
+}
+
+wide_when_possible! {
+    /// Add `bias` to every row of the `rows × bias.len()` block of `x` that starts at column
+    /// `offset` of rows `row_len` long.
+    pub fn add_bias(x: &mut [f32], row_len: usize, offset: usize, bias: &[f32]) {
+        for row in x.chunks_exact_mut(row_len) {
+            row[offset..offset + bias.len()].iter_mut().zip(bias).for_each(|(v, b)| *v += b);
+        }
+    }
+}
+
+wide_when_possible! {
+    /// `out[j] = Σ_rows x[row][offset + j]`: the bias gradient of a block of columns.
+    pub fn column_sums(x: &[f32], row_len: usize, offset: usize, out: &mut [f32]) {
+        out.fill(0.0);
+        let width = out.len();
+        for row in x.chunks_exact(row_len) {
+            out.iter_mut().zip(&row[offset..offset + width]).for_each(|(o, v)| *o += v);
+        }
+    }
+}
+
+wide_when_possible! {
+    /// `out = x · mask` element-wise (dropout with a mask of 0 or 1/keep).
+    pub fn masked(out: &mut [f32], x: &[f32], mask: &[f32]) {
+        let n = out.len();
+        let (x, mask) = (&x[..n], &mask[..n]);
+        for i in 0..n {
+            out[i] = x[i] * mask[i];
+        }
+    }
+}
+
+wide_when_possible! {
+    /// `out = max(z, 0) · mask`: ReLU, then dropout.
+    pub fn relu_masked(out: &mut [f32], z: &[f32], mask: &[f32]) {
+        let n = out.len();
+        let (z, mask) = (&z[..n], &mask[..n]);
+        for i in 0..n {
+            out[i] = z[i].max(0.0) * mask[i];
+        }
+    }
+}
+
+wide_when_possible! {
+    /// `g = gh · mask` where the pre-activation `z` is positive, else 0: the gradient through ReLU
+    /// and dropout. No branch: the signs are random, and this way the loop vectorises.
+    pub fn relu_masked_backward(g: &mut [f32], z: &[f32], gh: &[f32], mask: &[f32]) {
+        let n = g.len();
+        let (z, gh, mask) = (&z[..n], &gh[..n], &mask[..n]);
+        for i in 0..n {
+            g[i] = gh[i] * mask[i] * f32::from(u8::from(z[i] > 0.0));
+        }
+    }
+}
+
+/// The gradient of the reference's mean loss with respect to the `batch × k` logits of the
+/// training rows `rows`, written over `logits`: softmax minus one-hot over the batch for
+/// cross-entropy, (sigmoid − y) over all elements for BCE-with-logits, 2(x − y) over all elements
+/// for MSE (what torch's `reduction="mean"` differentiates to).
+pub fn loss_gradient(output_type: OutputType, targets: &Targets, rows: &[usize], k: usize, logits: &mut [f32]) {
+    let batch = rows.len() as f32;
+    match (output_type, targets) {
+        (OutputType::Multiclass, Targets::Classes(classes)) => {
+            for (row, &r) in logits.chunks_exact_mut(k).zip(rows) {
+                let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                let mut sum = 0.0f32;
+                row.iter_mut().for_each(|v| {
+                    *v = (*v - max).exp();
+                    sum += *v;
+                });
+                row.iter_mut().for_each(|v| *v /= sum * batch);
+                row[classes[r] as usize] -= 1.0 / batch;
+            }
+        }
+        (OutputType::Multilabel, Targets::Matrix(y)) => {
+            let scale = 1.0 / (batch * k as f32);
+            for (row, &r) in logits.chunks_exact_mut(k).zip(rows) {
+                for (v, &t) in row.iter_mut().zip(&y[r * k..(r + 1) * k]) {
+                    *v = (1.0 / (1.0 + (-*v).exp()) - t) * scale;
+                }
+            }
+        }
+        (OutputType::Regression, Targets::Matrix(y)) => {
+            let scale = 2.0 / (batch * k as f32);
+            for (row, &r) in logits.chunks_exact_mut(k).zip(rows) {
+                for (v, &t) in row.iter_mut().zip(&y[r * k..(r + 1) * k]) {
+                    *v = (*v - t) * scale;
+                }
+            }
+        }
+        _ => unreachable!("targets are built for the dataset's output type"),
+    }
+}
+
+/// The reference's mean loss of `n × k` logits against all of `targets` (in f64: this is only
+/// reported, in `metrics.json` and for `-loss` early stopping).
+pub fn loss_value(output_type: OutputType, targets: &Targets, k: usize, logits: &[f32]) -> f64 {
+    let n = logits.len() / k;
+    let total: f64 = match (output_type, targets) {
+        (OutputType::Multiclass, Targets::Classes(classes)) => logits
+            .chunks_exact(k)
+            .zip(classes)
+            .map(|(row, &y)| {
+                let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
+                let sum: f64 = row.iter().map(|&v| (v as f64 - max).exp()).sum();
+                max + sum.ln() - row[y as usize] as f64
+            })
+            .sum::<f64>(),
+        (OutputType::Multilabel, Targets::Matrix(y)) => logits
+            .iter()
+            .zip(y)
+            .map(|(&x, &t)| {
+                let (x, t) = (x as f64, t as f64);
+                x.max(0.0) - x * t + (-x.abs()).exp().ln_1p()
+            })
+            .sum::<f64>(),
+        (OutputType::Regression, Targets::Matrix(y)) => {
+            logits.iter().zip(y).map(|(&x, &t)| (x as f64 - t as f64).powi(2)).sum::<f64>()
+        }
+        _ => unreachable!("targets are built for the dataset's output type"),
+    };
+    match output_type {
+        OutputType::Multiclass => total / n as f64,
+        _ => total / (n * k) as f64,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::loss::{compute_loss, targets_tensor};
+    use candle_core::{Device, Tensor, Var};
+
+    /// Each gradient equals candle's autograd of the loss the single-config trainer uses.
+    #[test]
+    fn loss_gradients_match_autograd() {
+        let (k, rows) = (3usize, [2usize, 0, 1]);
+        let logits: Vec<f32> = vec![0.3, -1.2, 2.0, 0.1, 0.0, -0.4, 5.0, -3.0, 1.5];
+        let cases = [
+            (OutputType::Multiclass, Targets::Classes(vec![1, 2, 0])),
+            (OutputType::Multilabel, Targets::Matrix(vec![1., 0., 1., 0., 0., 1., 1., 1., 0.])),
+            (OutputType::Regression, Targets::Matrix(vec![0.5, -1., 2., 0., 3., -2., 1., 1., 1.])),
+        ];
+        for (output_type, targets) in cases {
+            let var = Var::from_tensor(&Tensor::from_vec(logits.clone(), (3, k), &Device::Cpu).unwrap()).unwrap();
+            let y = targets_tensor(&targets, &rows, k).unwrap();
+            let loss = compute_loss(output_type, var.as_tensor(), &y).unwrap();
+            let want = loss.backward().unwrap().get(&var).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            let mut got = logits.clone();
+            loss_gradient(output_type, &targets, &rows, k, &mut got);
+            for (g, w) in got.iter().zip(&want) {
+                assert!((g - w).abs() <= 1e-6, "{output_type:?}: {got:?} vs {want:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn loss_values_match_the_single_trainers_loss() {
+        let (k, rows) = (3usize, [0usize, 1, 2]);
+        let logits: Vec<f32> = vec![0.3, -1.2, 2.0, 0.1, 0.0, -0.4, 50.0, -30.0, 1.5];
+        let cases = [
+            (OutputType::Multiclass, Targets::Classes(vec![1, 2, 0])),
+            (OutputType::Multilabel, Targets::Matrix(vec![1., 0., 1., 0., 0., 1., 1., 1., 0.])),
+            (OutputType::Regression, Targets::Matrix(vec![0.5, -1., 2., 0., 3., -2., 1., 1., 1.])),
+        ];
+        for (output_type, targets) in cases {
+            let x = Tensor::from_vec(logits.clone(), (3, k), &Device::Cpu).unwrap();
+            let y = targets_tensor(&targets, &rows, k).unwrap();
+            let want = compute_loss(output_type, &x, &y).unwrap().to_scalar::<f32>().unwrap() as f64;
+            let got = loss_value(output_type, &targets, k, &logits);
+            assert!((got - want).abs() <= 1e-5 * want.abs().max(1.0), "{output_type:?}: {got} vs {want}");
+        }
+    }
+
+    #[test]
+    fn strided_products() {
+        // a (2×3) · b (3×2), with b given as the transpose of a row-major 2×3 matrix.
+        let a = [1., 2., 3., 4., 5., 6.];
+        let bt = [1., 0., -1., 2., 1., 0.];
+        let mut c = [0f32; 4];
+        matmul((2, 2, 3), &mut c, 2, View::rows(&a, 3), View::transposed(&bt, 3), false, 1);
+        assert_eq!(c, [-2., 4., -2., 13.]);
+        matmul((2, 2, 3), &mut c, 2, View::rows(&a, 3), View::transposed(&bt, 3), true, 1);
+        assert_eq!(c, [-4., 8., -4., 26.]);
+    }
+}

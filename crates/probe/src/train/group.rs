@@ -227,8 +227,7 @@ pub fn train_group(
             let mut offset = 0;
             for (m, logits) in members.iter_mut().zip(logits) {
                 let cfg = &cfgs[m.index];
-                let metrics = scorer.metrics(&logits)?;
-                let score = eval::score(&metrics, &cfg.early_stopping_metric)?;
+                let score = scorer.score(&logits, &cfg.early_stopping_metric)?;
                 if score.is_nan() {
                     bail!("config {}: validation score is NaN at step {step}", cfg.uid());
                 }

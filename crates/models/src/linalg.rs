@@ -1,13 +1,13 @@
 //! One checked entry point to the `gemm` crate's strided matrix product, shared by the hand-written
-//! networks (choi, jukebox): the bounds are checked here so that the unsafe call only ever sees
+//! networks (choi, jukebox) and the probes' grouped trainer: the bounds are checked here so that the unsafe call only ever sees
 //! in-range strides.
 
 /// A read-only operand: `(values, row stride, column stride)`.
-pub(crate) type Operand<'a> = (&'a [f32], usize, usize);
+pub type Operand<'a> = (&'a [f32], usize, usize);
 
 /// `dst[m×n] = lhs[m×k] · rhs[k×n]`, or `dst += …` with `accumulate`. `dst` is `(values, row
 /// stride)` with unit column stride. `threads > 1` lets the GEMM split the work with rayon.
-pub(crate) fn matmul(
+pub fn matmul(
     (m, n, k): (usize, usize, usize),
     (dst, dst_rs): (&mut [f32], usize),
     (lhs, lhs_rs, lhs_cs): Operand,

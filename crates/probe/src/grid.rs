@@ -25,6 +25,14 @@ pub struct GridOutcome {
     pub flops: f64,
 }
 
+impl GridOutcome {
+    /// A config an earlier run saved in `dir`.
+    fn saved(uid: String, dir: PathBuf) -> Result<Self> {
+        let valid_primary = primary(&read_metrics(&dir)?, &dir)?;
+        Ok(Self { uid, dir, valid_primary, trained: false, steps: 0, flops: 0.0 })
+    }
+}
+
 /// Read the validation metrics a saved probe wrote.
 pub fn read_metrics(dir: &Path) -> Result<Metrics> {
     let path = dir.join("metrics.json");
@@ -83,8 +91,7 @@ pub fn run_configs(
         let uid = cfg.uid();
         let dir = probe_dir(&probes_root, &dataset, &representation, &uid);
         if dir.join("metrics.json").is_file() {
-            let valid_primary = primary(&read_metrics(&dir)?, &dir)?;
-            let outcome = GridOutcome { uid, dir, valid_primary, trained: false, steps: 0, flops: 0.0 };
+            let outcome = GridOutcome::saved(uid, dir)?;
             progress(&outcome);
             outcomes[i] = Some(outcome);
         } else {
@@ -150,11 +157,7 @@ pub fn run_configs(
             if dir.join("metrics.json").is_file() {
                 // Finished by the worker that held the lock before us.
                 let _ = std::fs::remove_file(&path);
-                let valid_primary = primary(&read_metrics(&dir)?, &dir)?;
-                report(
-                    i,
-                    Ok(GridOutcome { uid: configs[i].uid(), dir, valid_primary, trained: false, steps: 0, flops: 0.0 }),
-                );
+                report(i, Ok(GridOutcome::saved(configs[i].uid(), dir)?));
                 continue;
             }
             members.push(i);

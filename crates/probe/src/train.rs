@@ -73,11 +73,7 @@ pub fn train_graph(cfg: &ProbeConfig, data: &ProbeData, on_eval: &mut dyn FnMut(
     let vars = model.vars().into_iter().cloned().collect();
     let mut opt = Adam::new(vars, cfg.learning_rate, cfg.l2_weight_decay.unwrap_or(0.0))?;
 
-    let scaler = StandardScaler::fit(&data.train.x, dim, cfg.data_standardization, cfg.data_standardization);
-    let mut x_train = data.train.x.clone();
-    scaler.transform(&mut x_train);
-    let mut x_valid = data.valid.x.clone();
-    scaler.transform(&mut x_valid);
+    let (scaler, x_train, x_valid) = standardised(data, cfg.data_standardization);
     let n = data.train.len();
     let batch = cfg.batch_size.min(n);
 
@@ -122,6 +118,17 @@ pub fn train_graph(cfg: &ProbeConfig, data: &ProbeData, on_eval: &mut dyn FnMut(
     }
     let valid_metrics = evaluate(&model, &attrs, &cfg.dataset, &data.valid, &x_valid, dim)?;
     Ok(TrainedProbe { cfg: cfg.clone(), scaler, model, steps: step, flops: 0.0, valid_metrics })
+}
+
+/// The scaler fitted on the training split (mean and std both on or both off), and the training
+/// and validation features through it.
+pub(crate) fn standardised(data: &ProbeData, standardize: bool) -> (StandardScaler, Vec<f32>, Vec<f32>) {
+    let scaler = StandardScaler::fit(&data.train.x, data.dim, standardize, standardize);
+    let mut x_train = data.train.x.clone();
+    scaler.transform(&mut x_train);
+    let mut x_valid = data.valid.x.clone();
+    scaler.transform(&mut x_valid);
+    (scaler, x_train, x_valid)
 }
 
 /// Load the data under `cache_root`, train, and save into `<cache_root>/probes`: the reference's

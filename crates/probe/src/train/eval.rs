@@ -60,14 +60,7 @@ impl<'a> SplitScorer<'a> {
 
     /// `loss`, the task metrics and `primary` of the split's logits.
     pub fn metrics(&self, out: &[f32]) -> Result<Metrics> {
-        let (n, k) = (self.split.len(), self.attrs.num_outputs);
-        ensure!(out.len() == n * k, "{} logits for {n} examples of {k} outputs", out.len());
-        let mut m = Metrics::new();
-        m.insert("loss".into(), super::kernels::loss_value(self.attrs.output_type, &self.split.targets, k, out));
-        let primary = self.task_metrics(out, &mut m)?;
-        let value = *m.get(primary).context("primary metric missing")?;
-        m.insert("primary".into(), value);
-        Ok(m)
+        self.compute(out, true)
     }
 
     /// The early-stopping score ([`score`]) of the split's logits, computing only what `metric`
@@ -75,18 +68,26 @@ impl<'a> SplitScorer<'a> {
     /// 72-dim grid's time).
     pub fn score(&self, out: &[f32], metric: &str) -> Result<f64> {
         let name = metric.strip_prefix('-').unwrap_or(metric);
-        if name != "loss" {
-            let (n, k) = (self.split.len(), self.attrs.num_outputs);
-            ensure!(out.len() == n * k, "{} logits for {n} examples of {k} outputs", out.len());
-            let mut m = Metrics::new();
-            let primary = self.task_metrics(out, &mut m)?;
-            let value = *m.get(primary).context("primary metric missing")?;
-            m.insert("primary".into(), value);
-            if m.contains_key(name) {
-                return score(&m, metric);
-            }
+        let m = self.compute(out, name == "loss")?;
+        if m.contains_key(name) {
+            return score(&m, metric);
         }
+        // An unknown metric: the error lists every metric, the loss included.
         score(&self.metrics(out)?, metric)
+    }
+
+    /// The task metrics and `primary`, and `loss` if `with_loss`.
+    fn compute(&self, out: &[f32], with_loss: bool) -> Result<Metrics> {
+        let (n, k) = (self.split.len(), self.attrs.num_outputs);
+        ensure!(out.len() == n * k, "{} logits for {n} examples of {k} outputs", out.len());
+        let mut m = Metrics::new();
+        if with_loss {
+            m.insert("loss".into(), super::kernels::loss_value(self.attrs.output_type, &self.split.targets, k, out));
+        }
+        let primary = self.task_metrics(out, &mut m)?;
+        let value = *m.get(primary).context("primary metric missing")?;
+        m.insert("primary".into(), value);
+        Ok(m)
     }
 
     /// The task metrics through `crate::metrics`. Returns the name of the primary metric.

@@ -11,15 +11,16 @@
 //! single-config trainer draws it), hidden-layer dropout, Adam state and early stopping, and
 //! leaves the group when it stops.
 
-use super::kernels::{add_bias, column_sums, loss_gradient, masked, matmul, relu_masked, relu_masked_backward, View};
+use super::kernels::{
+    add_bias, column_sums, loss_gradient, masked, matmul, relu_masked, relu_masked_backward, row_major, transposed,
+};
 use super::{eval, Progress, TrainedProbe};
 use crate::adam::AdamUpdate;
 use crate::config::ProbeConfig;
 use crate::data::{self, ProbeData, PyRandom};
 use crate::model::{torch_linear_init, SimpleMlp};
-use crate::scaler::StandardScaler;
 use anyhow::{bail, ensure, Result};
-use rand::{Rng, SeedableRng};
+use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 /// Configs with the same key can be trained as one group: everything but the learning rate, the
@@ -118,12 +119,7 @@ pub fn train_group(
     };
     let mut input_rng = seeded(1);
 
-    let std = first.data_standardization;
-    let scaler = StandardScaler::fit(&data.train.x, dim, std, std);
-    let mut x_train = data.train.x.clone();
-    scaler.transform(&mut x_train);
-    let mut x_valid = data.valid.x.clone();
-    scaler.transform(&mut x_valid);
+    let (scaler, x_train, x_valid) = super::standardised(data, first.data_standardization);
     let n = data.train.len();
     let batch = first.batch_size.min(n);
     let dropout = Dropout::new(first.dropout_p);
@@ -172,7 +168,7 @@ pub fn train_group(
 
     let finish =
         |m: &Member, params: Params, steps: usize, on_done: &mut dyn FnMut(usize, TrainedProbe) -> Result<()>| {
-            let logits = member_logits(&params, &x_valid, dim, k, threads);
+            let logits = member_logits(&params, &x_valid, (dim, k), threads);
             let valid_metrics = scorer.metrics(&logits)?;
             let mut layers = vec![(params.weight, params.bias)];
             layers.extend(params.head);
@@ -223,7 +219,7 @@ pub fn train_group(
             if members.is_empty() {
                 break;
             }
-            let logits = stacked_logits(&members, &stacked, &x_valid, dim, k, threads, &mut scratch.eval_pre);
+            let logits = stacked_logits(&members, &stacked, &x_valid, (dim, k), threads, &mut scratch.eval_pre);
             let mut offset = 0;
             for (m, logits) in members.iter_mut().zip(logits) {
                 let cfg = &cfgs[m.index];
@@ -306,32 +302,30 @@ impl Dropout {
         Self { threshold, bits, scale: (1.0 / keep) as f32, on: p > 0.0 }
     }
 
-    /// `mask[i]` = scale or 0.
-    fn draw(&self, rng: &mut ChaCha8Rng, mask: &mut Vec<f32>, len: usize) {
+    /// `mask[i]` = scale or 0, from `len` draws of `bits` random bits read from `bytes` (reused
+    /// between calls).
+    fn draw(&self, rng: &mut ChaCha8Rng, mask: &mut Vec<f32>, bytes: &mut Vec<u8>, len: usize) {
         mask.resize(len, 0.0);
         if !self.on {
             mask.fill(1.0);
             return;
         }
+        let width = (self.bits / 8) as usize;
+        bytes.resize(len * width, 0);
+        rng.fill_bytes(bytes);
         let (scale, threshold) = (self.scale, self.threshold);
         // Branch-free: the mask is random, so a branch would be mispredicted half the time.
         let keep = |draw: u32| scale * f32::from(u8::from(draw < threshold));
-        match self.bits {
-            8 => {
-                let mut bytes = vec![0u8; len];
-                rng.fill(&mut bytes[..]);
-                mask.iter_mut().zip(bytes).for_each(|(m, b)| *m = keep(u32::from(b)));
-            }
-            16 => {
-                let mut halves = vec![0u16; len];
-                rng.fill(&mut halves[..]);
-                mask.iter_mut().zip(halves).for_each(|(m, b)| *m = keep(u32::from(b)));
-            }
-            _ => {
-                let mut words = vec![0u32; len];
-                rng.fill(&mut words[..]);
-                mask.iter_mut().zip(words).for_each(|(m, b)| *m = keep(b));
-            }
+        match width {
+            1 => mask.iter_mut().zip(bytes.iter()).for_each(|(m, &b)| *m = keep(u32::from(b))),
+            2 => mask
+                .iter_mut()
+                .zip(bytes.chunks_exact(2))
+                .for_each(|(m, b)| *m = keep(u32::from(u16::from_le_bytes([b[0], b[1]])))),
+            _ => mask
+                .iter_mut()
+                .zip(bytes.chunks_exact(4))
+                .for_each(|(m, b)| *m = keep(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))),
         }
     }
 }
@@ -340,6 +334,7 @@ impl Dropout {
 #[derive(Default)]
 struct Scratch {
     eval_pre: Vec<f32>,
+    mask_bytes: Vec<u8>,
     input: Vec<f32>,
     input_mask: Vec<f32>,
     pre: Vec<f32>,
@@ -369,7 +364,7 @@ fn train_step(
 ) {
     let (b, total, k) = (rows.len(), stacked.bias.len(), data.attrs.num_outputs);
     // The batch, through the group's input-dropout mask.
-    dropout.draw(input_rng, &mut s.input_mask, b * dim);
+    dropout.draw(input_rng, &mut s.input_mask, &mut s.mask_bytes, b * dim);
     s.input.resize(b * dim, 0.0);
     for ((&r, out), mask) in rows.iter().zip(s.input.chunks_exact_mut(dim)).zip(s.input_mask.chunks_exact(dim)) {
         masked(out, &x[r * dim..(r + 1) * dim], mask);
@@ -378,10 +373,9 @@ fn train_step(
     s.pre.resize(b * total, 0.0);
     matmul(
         (b, total, dim),
-        &mut s.pre,
-        total,
-        View::rows(&s.input, dim),
-        View::transposed(&stacked.weight, dim),
+        (&mut s.pre, total),
+        row_major(&s.input, dim),
+        transposed(&stacked.weight, dim),
         false,
         threads,
     );
@@ -402,7 +396,7 @@ fn train_step(
                 }
             }
             Some(head) => {
-                dropout.draw(&mut m.rng, &mut s.hidden_mask, b * w);
+                dropout.draw(&mut m.rng, &mut s.hidden_mask, &mut s.mask_bytes, b * w);
                 s.hidden.resize(b * w, 0.0);
                 for ((row, out), mask) in
                     s.pre.chunks_exact(total).zip(s.hidden.chunks_exact_mut(w)).zip(s.hidden_mask.chunks_exact(w))
@@ -410,23 +404,14 @@ fn train_step(
                     relu_masked(out, &row[offset..offset + w], mask);
                 }
                 s.logits.resize(b * k, 0.0);
-                matmul(
-                    (b, k, w),
-                    &mut s.logits,
-                    k,
-                    View::rows(&s.hidden, w),
-                    View::transposed(&head.weight, w),
-                    false,
-                    1,
-                );
+                matmul((b, k, w), (&mut s.logits, k), row_major(&s.hidden, w), transposed(&head.weight, w), false, 1);
                 add_bias(&mut s.logits, k, 0, &head.bias);
                 loss_gradient(data.attrs.output_type, &data.train.targets, rows, k, &mut s.logits);
                 matmul(
                     (k, w, b),
-                    &mut head.grad_weight,
-                    w,
-                    View::transposed(&s.logits, k),
-                    View::rows(&s.hidden, w),
+                    (&mut head.grad_weight, w),
+                    transposed(&s.logits, k),
+                    row_major(&s.hidden, w),
                     false,
                     1,
                 );
@@ -434,10 +419,9 @@ fn train_step(
                 s.grad_hidden.resize(b * w, 0.0);
                 matmul(
                     (b, w, k),
-                    &mut s.grad_hidden,
-                    w,
-                    View::rows(&s.logits, k),
-                    View::rows(&head.weight, w),
+                    (&mut s.grad_hidden, w),
+                    row_major(&s.logits, k),
+                    row_major(&head.weight, w),
                     false,
                     1,
                 );
@@ -458,10 +442,9 @@ fn train_step(
     s.grad_weight.resize(total * dim, 0.0);
     matmul(
         (total, dim, b),
-        &mut s.grad_weight,
-        dim,
-        View::transposed(&s.grad_pre, total),
-        View::rows(&s.input, dim),
+        (&mut s.grad_weight, dim),
+        transposed(&s.grad_pre, total),
+        row_major(&s.input, dim),
         false,
         threads,
     );
@@ -531,36 +514,44 @@ fn stacked_logits(
     members: &[Member],
     stacked: &Stacked,
     x: &[f32],
-    dim: usize,
-    k: usize,
+    (dim, k): (usize, usize),
     threads: usize,
     pre: &mut Vec<f32>,
 ) -> Vec<Vec<f32>> {
-    let (n, total) = (x.len() / dim, stacked.bias.len());
-    // Every element is written by the product: no need to clear what the last call left.
-    pre.resize(n * total, 0.0);
-    matmul((n, total, dim), pre, total, View::rows(x, dim), View::transposed(&stacked.weight, dim), false, threads);
-    add_bias(pre, total, 0, &stacked.bias);
-    let mut offset = 0;
-    members
-        .iter()
-        .map(|m| {
-            let head = m.head.as_ref().map(|h| (h.weight.as_slice(), h.bias.as_slice()));
-            let logits = head_logits(pre, total, offset, m.width, head, k);
-            offset += m.width;
-            logits
-        })
-        .collect()
+    let heads = members.iter().map(|m| (m.width, m.head.as_ref().map(|h| (h.weight.as_slice(), h.bias.as_slice()))));
+    eval_logits(x, (dim, k), (&stacked.weight, &stacked.bias), heads, threads, pre)
 }
 
 /// Eval-mode logits of one member's parameters.
-fn member_logits(p: &Params, x: &[f32], dim: usize, k: usize, threads: usize) -> Vec<f32> {
-    let (n, width) = (x.len() / dim, p.bias.len());
-    let mut pre = vec![0.0; n * width];
-    matmul((n, width, dim), &mut pre, width, View::rows(x, dim), View::transposed(&p.weight, dim), false, threads);
-    add_bias(&mut pre, width, 0, &p.bias);
+fn member_logits(p: &Params, x: &[f32], (dim, k): (usize, usize), threads: usize) -> Vec<f32> {
     let head = p.head.as_ref().map(|(w, b)| (w.as_slice(), b.as_slice()));
-    head_logits(&pre, width, 0, width, head, k)
+    let heads = std::iter::once((p.bias.len(), head));
+    eval_logits(x, (dim, k), (&p.weight, &p.bias), heads, threads, &mut Vec::new()).pop().expect("one member")
+}
+
+/// Eval-mode logits for first layers stacked as `Σwidths × dim` (one product for all of them),
+/// each followed by its head (`None`: a linear probe), given as `(width, head)` in stacking order.
+fn eval_logits<'a>(
+    x: &[f32],
+    (dim, k): (usize, usize),
+    (weight, bias): (&[f32], &[f32]),
+    heads: impl Iterator<Item = (usize, Option<(&'a [f32], &'a [f32])>)>,
+    threads: usize,
+    pre: &mut Vec<f32>,
+) -> Vec<Vec<f32>> {
+    let (n, total) = (x.len() / dim, bias.len());
+    // Every element is written by the product: no need to clear what the last call left.
+    pre.resize(n * total, 0.0);
+    matmul((n, total, dim), (pre, total), row_major(x, dim), transposed(weight, dim), false, threads);
+    add_bias(pre, total, 0, bias);
+    let mut offset = 0;
+    heads
+        .map(|(width, head)| {
+            let logits = head_logits(pre, total, offset, width, head, k);
+            offset += width;
+            logits
+        })
+        .collect()
 }
 
 /// From first-layer outputs (columns `offset..offset + width` of rows `row_len` long) to logits:
@@ -582,7 +573,7 @@ fn head_logits(
         hidden.extend(row[offset..offset + width].iter().map(|z| z.max(0.0)));
     }
     let mut logits = vec![0.0; n * k];
-    matmul((n, k, width), &mut logits, k, View::rows(&hidden, width), View::transposed(weight, width), false, 1);
+    matmul((n, k, width), (&mut logits, k), row_major(&hidden, width), transposed(weight, width), false, 1);
     add_bias(&mut logits, k, 0, bias);
     logits
 }

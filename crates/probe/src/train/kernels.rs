@@ -1,4 +1,5 @@
-//! The grouped trainer's arithmetic on plain buffers: a strided GEMM and the loss gradients.
+//! The grouped trainer's arithmetic on plain buffers: strided operands for the GEMM (the models'
+//! checked entry point), element-wise passes and the loss gradients.
 //!
 //! Hand-written rather than candle's graph because a probe step is two products and a few
 //! element-wise passes of a fixed shape: the graph's allocations, the input gradient its backward
@@ -6,6 +7,7 @@
 //! grid's time (`docs/probes.md`, "Speed").
 
 use crate::data::{OutputType, Targets};
+pub use jukemir_models::linalg::{matmul, Operand};
 
 /// Defines `fn $name` that runs its body compiled for AVX2 and FMA when the CPU has them (the
 /// element-wise loops then vectorise twice as wide), else compiled for the baseline. The results
@@ -34,75 +36,14 @@ macro_rules! wide_when_possible {
 }
 pub(crate) use wide_when_possible;
 
-/// A read-only matrix view: `data[r * row_stride + c * col_stride]` is element `(r, c)`.
-#[derive(Clone, Copy)]
-pub struct View<'a> {
-    pub data: &'a [f32],
-    pub row_stride: usize,
-    pub col_stride: usize,
+/// A row-major matrix with `cols` columns, as an operand of [`matmul`].
+pub fn row_major(data: &[f32], cols: usize) -> Operand<'_> {
+    (data, cols, 1)
 }
 
-impl<'a> View<'a> {
-    /// A row-major matrix with `cols` columns.
-    pub fn rows(data: &'a [f32], cols: usize) -> Self {
-        Self { data, row_stride: cols, col_stride: 1 }
-    }
-
-    /// The transpose of a row-major matrix with `cols` columns.
-    pub fn transposed(data: &'a [f32], cols: usize) -> Self {
-        Self { data, row_stride: 1, col_stride: cols }
-    }
-}
-
-/// `dst (m × n, row stride dst_rs) = [dst +] lhs (m × k) · rhs (k × n)`, on `threads` threads.
-pub fn matmul(
-    (m, n, k): (usize, usize, usize),
-    dst: &mut [f32],
-    dst_rs: usize,
-    lhs: View,
-    rhs: View,
-    accumulate: bool,
-    threads: usize,
-) {
-    if m == 0 || n == 0 {
-        return;
-    }
-    let last = |rows: usize, rs: usize, cols: usize, cs: usize| (rows - 1) * rs + (cols - 1) * cs;
-    assert!(last(m, dst_rs, n, 1) < dst.len(), "GEMM output out of bounds");
-    if k == 0 {
-        if !accumulate {
-            (0..m).for_each(|r| dst[r * dst_rs..r * dst_rs + n].fill(0.0));
-        }
-        return;
-    }
-    assert!(last(m, lhs.row_stride, k, lhs.col_stride) < lhs.data.len(), "GEMM left operand out of bounds");
-    assert!(last(k, rhs.row_stride, n, rhs.col_stride) < rhs.data.len(), "GEMM right operand out of bounds");
-    let parallelism = if threads > 1 { gemm::Parallelism::Rayon(threads) } else { gemm::Parallelism::None };
-    // SAFETY: every index the GEMM touches is below a bound checked above, and `dst` is a unique
-    // borrow, so it cannot alias the operands.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            1,
-            dst_rs as isize,
-            accumulate,
-            lhs.data.as_ptr(),
-            lhs.col_stride as isize,
-            lhs.row_stride as isize,
-            rhs.data.as_ptr(),
-            rhs.col_stride as isize,
-            rhs.row_stride as isize,
-            if accumulate { 1.0 } else { 0.0 },
-            1.0,
-            false,
-            false,
-            false,
-            parallelism,
-        );
-    }
+/// The transpose of a row-major matrix with `cols` columns, as an operand of [`matmul`].
+pub fn transposed(data: &[f32], cols: usize) -> Operand<'_> {
+    (data, 1, cols)
 }
 
 wide_when_possible! {
@@ -285,9 +226,9 @@ mod tests {
         let a = [1., 2., 3., 4., 5., 6.];
         let bt = [1., 0., -1., 2., 1., 0.];
         let mut c = [0f32; 4];
-        matmul((2, 2, 3), &mut c, 2, View::rows(&a, 3), View::transposed(&bt, 3), false, 1);
+        matmul((2, 2, 3), (&mut c, 2), row_major(&a, 3), transposed(&bt, 3), false, 1);
         assert_eq!(c, [-2., 4., -2., 13.]);
-        matmul((2, 2, 3), &mut c, 2, View::rows(&a, 3), View::transposed(&bt, 3), true, 1);
+        matmul((2, 2, 3), (&mut c, 2), row_major(&a, 3), transposed(&bt, 3), true, 1);
         assert_eq!(c, [-4., 8., -4., 26.]);
     }
 }

@@ -84,11 +84,23 @@ pub fn run_with(registry: &Registry, args: AssetsArgs) -> anyhow::Result<()> {
         return Ok(());
     }
 
-    eprintln!("jukemir: {} file(s) into {} ({} at once)", assets.len(), root.display(), args.jobs);
+    fetch_verbose(&assets, &root, args.delete_wrong, usize::from(args.jobs))?;
+    if assets.iter().any(|a| a.tag.starts_with("PRECOMPUTED-")) {
+        println!(
+            "Precomputed representations are archives; `jukemir datasets unpack-precomputed <dataset>` unpacks \
+             them for the probe commands (`jukemir reproduce` does every step)."
+        );
+    }
+    Ok(())
+}
+
+/// Fetch `assets` into `root` with a byte bar and one line per file; fails listing every failure.
+pub fn fetch_verbose(assets: &[&Asset], root: &std::path::Path, delete_wrong: bool, jobs: usize) -> anyhow::Result<()> {
+    eprintln!("jukemir: {} file(s) into {} ({jobs} at once)", assets.len(), root.display());
     let progress = CliProgress { bytes: ByteBar::new(), finished: Mutex::new(0), of: assets.len() };
     progress.bytes.bar.set_message(format!("0/{} files", assets.len()));
     let downloader = Downloader::new(DownloadOptions::default());
-    let results = fetch_all(&assets, &root, args.delete_wrong, usize::from(args.jobs), &downloader, &progress);
+    let results = fetch_all(assets, root, delete_wrong, jobs, &downloader, &progress);
     progress.bytes.bar.finish_and_clear();
     summarise(&results)
 }

@@ -5,8 +5,11 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use indicatif::ProgressBar;
 use jukemir_datasets::assets::{cache_root, DownloadOptions, Downloader, Registry, PROCESSED_DIR};
+use jukemir_datasets::precomputed::{
+    listed, precomputed_tag, representation_dir, unpack_precomputed, PRECOMPUTED_DATASETS, PRECOMPUTED_REPRESENTATIONS,
+};
 use jukemir_datasets::process::cached_assets::CachedAssets;
-use jukemir_datasets::process::run::{process_dataset, ProcessProgress};
+use jukemir_datasets::process::run::{process_dataset, ProcessProgress, ProcessReport};
 use jukemir_datasets::process::{processor, AudioDuration, DecodedDuration, ProcessContext, DATASETS};
 use std::path::{Path, PathBuf};
 
@@ -26,6 +29,35 @@ pub enum DatasetsCommand {
     /// Build processed/<dataset>/meta.json and its WAVs from the raw assets.
     #[command(long_about = LONG_ABOUT)]
     Process(ProcessArgs),
+    /// Unpack the paper's precomputed representations of a dataset for the probe commands.
+    #[command(long_about = UNPACK_LONG_ABOUT)]
+    UnpackPrecomputed(UnpackArgs),
+}
+
+const UNPACK_LONG_ABOUT: &str = "Unpack the paper's precomputed representations of one dataset (the \
+PRECOMPUTED-<DATASET>-<REPRESENTATION> archives of `jukemir assets precomputed`, downloaded and verified here if \
+missing) into CACHE/representations/<dataset>/<representation>/<uid>.npy, where `jukemir probe` reads them. \
+CACHE/processed/<dataset>/meta.json is built first if missing (`datasets process --metadata-only`).
+
+Every uid of meta.json must be in the archive exactly once as a finite float32 vector, all of one dim; \
+vectors are checked in a staging folder and moved into place only when the whole archive passes, so a \
+bad archive never replaces a good unpacking. Members for uids meta.json does not list are reported and \
+skipped. A folder that already holds every uid is left as it is.";
+
+#[derive(Args)]
+pub struct UnpackArgs {
+    /// Dataset whose archives to unpack.
+    #[arg(value_parser = clap::builder::PossibleValuesParser::new(PRECOMPUTED_DATASETS))]
+    dataset: String,
+    /// Representations to unpack, comma-separated [default: all six].
+    #[arg(long, value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(PRECOMPUTED_REPRESENTATIONS))]
+    representations: Vec<String>,
+    /// Archives downloaded at once (when missing).
+    #[arg(long, short = 'j', value_name = "N", default_value_t = 4)]
+    jobs: usize,
+    /// Cache root (default: $JUKEMIR_CACHE_DIR or ~/.jukemir).
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -51,6 +83,7 @@ pub struct ProcessArgs {
 pub fn run(command: DatasetsCommand) -> anyhow::Result<()> {
     match command {
         DatasetsCommand::Process(args) => process(args),
+        DatasetsCommand::UnpackPrecomputed(args) => unpack(args),
     }
 }
 
@@ -86,16 +119,35 @@ fn process(args: ProcessArgs) -> anyhow::Result<()> {
         );
     }
     let root = args.cache_dir.unwrap_or_else(cache_root);
-    let dataset = processor(&args.dataset).context("unknown dataset")?;
+    let report = process_dataset_in(&root, &args.dataset, args.metadata_only, args.no_verify, args.threads)?;
+    println!(
+        "{}: {} examples, {} WAVs; metadata in {}",
+        args.dataset,
+        report.examples,
+        report.wavs,
+        report.meta_path.display()
+    );
+    Ok(())
+}
+
+/// `jukemir datasets process` for one dataset in the cache `root`.
+pub fn process_dataset_in(
+    root: &Path,
+    dataset_name: &str,
+    metadata_only: bool,
+    no_verify: bool,
+    threads: usize,
+) -> anyhow::Result<ProcessReport> {
+    let dataset = processor(dataset_name).context("unknown dataset")?;
     let downloader = Downloader::new(DownloadOptions::default());
-    let assets = CachedAssets::new(Registry::active()?, &root, &downloader, args.no_verify);
+    let assets = CachedAssets::new(Registry::active()?, root, &downloader, no_verify);
     // The unpacked archive (1.2 GB for GTZAN) lives in a temporary named for this process, so a
     // later run removes the copy a killed run left behind.
     let scratch = std::env::temp_dir();
     jukemir_fs::remove_stale_temporaries(&scratch)
         .with_context(|| format!("cannot clear stale unpacked archives from {}", scratch.display()))?;
     let workdir = tempfile::Builder::new()
-        .prefix(&jukemir_fs::temp_prefix(&format!("unpacked-{}", args.dataset)))
+        .prefix(&jukemir_fs::temp_prefix(&format!("unpacked-{dataset_name}")))
         .tempdir_in(&scratch)
         .with_context(|| format!("cannot create a scratch folder for unpacking in {}", scratch.display()))?;
     let measuring = ProgressBar::new_spinner().with_message("track durations measured");
@@ -104,24 +156,83 @@ fn process(args: ProcessArgs) -> anyhow::Result<()> {
             .expect("the template is valid"),
     );
     let durations = MeasuredDurations(measuring);
-    let ctx = ProcessContext {
-        assets: &assets,
-        workdir: workdir.path(),
-        metadata_only: args.metadata_only,
-        durations: &durations,
-    };
-    let out_dir = root.join(PROCESSED_DIR).join(&args.dataset);
+    let ctx = ProcessContext { assets: &assets, workdir: workdir.path(), metadata_only, durations: &durations };
+    let out_dir = root.join(PROCESSED_DIR).join(dataset_name);
     let bar = Bar(files_bar(0, "convert"));
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(args.threads).build()?;
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
     let report = pool.install(|| process_dataset(dataset.as_ref(), &ctx, &out_dir, &bar))?;
     durations.0.finish_and_clear();
-    bar.0.finish();
-    println!(
-        "{}: {} examples, {} WAVs; metadata in {}",
-        args.dataset,
-        report.examples,
-        report.wavs,
-        report.meta_path.display()
-    );
+    bar.0.finish_and_clear();
+    Ok(report)
+}
+
+fn unpack(args: UnpackArgs) -> anyhow::Result<()> {
+    let root = crate::probe::resolve_cache(args.cache_dir)?;
+    let representations = or_all(args.representations, &PRECOMPUTED_REPRESENTATIONS);
+    let pairs: Vec<(String, String)> = representations.iter().map(|r| (args.dataset.clone(), r.clone())).collect();
+    fetch_precomputed(&root, &pairs, args.jobs)?;
+    ensure_metadata(&root, &args.dataset)?;
+    for representation in &representations {
+        unpack_one(&root, &args.dataset, representation)?;
+    }
+    Ok(())
+}
+
+/// `chosen`, or every item of `all` when nothing was chosen.
+pub fn or_all(chosen: Vec<String>, all: &[&str]) -> Vec<String> {
+    if chosen.is_empty() {
+        all.iter().map(|s| s.to_string()).collect()
+    } else {
+        chosen
+    }
+}
+
+/// Download (or verify) the archives of these dataset × representation pairs.
+pub fn fetch_precomputed(root: &Path, pairs: &[(String, String)], jobs: usize) -> anyhow::Result<()> {
+    let registry = Registry::active()?;
+    let assets = pairs
+        .iter()
+        .map(|(d, r)| {
+            registry.get(&precomputed_tag(d, r)).with_context(|| format!("no precomputed archive for {d} / {r}"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    crate::assets::fetch_verbose(&assets, root, false, jobs)
+}
+
+/// processed/<dataset>/meta.json, built (metadata only) when missing.
+pub fn ensure_metadata(root: &Path, dataset: &str) -> anyhow::Result<PathBuf> {
+    let meta = root.join(PROCESSED_DIR).join(dataset).join("meta.json");
+    if !meta.is_file() {
+        println!("{dataset}: building meta.json from its metadata assets");
+        let report = process_dataset_in(root, dataset, true, false, 0)?;
+        println!("{dataset}: {} examples in {}", report.examples, report.meta_path.display());
+    }
+    Ok(meta)
+}
+
+/// Unpack one fetched archive, saying what it found.
+pub fn unpack_one(root: &Path, dataset: &str, representation: &str) -> anyhow::Result<()> {
+    let tag = precomputed_tag(dataset, representation);
+    let archive =
+        Registry::active()?.get(&tag).with_context(|| format!("asset {tag} is not in the registry"))?.path(root);
+    let meta = root.join(PROCESSED_DIR).join(dataset).join("meta.json");
+    let out = representation_dir(root, dataset, representation);
+    let spinner = ProgressBar::new_spinner().with_message(format!("unpacking {}", archive.display()));
+    spinner.enable_steady_tick(std::time::Duration::from_millis(200));
+    let found = unpack_precomputed(&archive, &meta, &out);
+    spinner.finish_and_clear();
+    let found = found?;
+    match found.dim {
+        None => println!("{dataset} / {representation}: already unpacked in {}", out.display()),
+        Some(dim) => {
+            println!("{dataset} / {representation}: {} vectors of dim {dim} in {}", found.written, out.display())
+        }
+    }
+    if !found.extra.is_empty() {
+        println!("  skipped {} vectors whose uid is not in meta.json: {}", found.extra.len(), listed(&found.extra));
+    }
+    if !found.ignored.is_empty() {
+        println!("  ignored {} members that are not .npy files: {}", found.ignored.len(), listed(&found.ignored));
+    }
     Ok(())
 }

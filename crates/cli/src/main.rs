@@ -10,6 +10,7 @@ mod extract;
 mod probe;
 mod progress;
 mod report;
+mod reproduce;
 mod slurm;
 mod weights;
 
@@ -59,6 +60,9 @@ enum Command {
     /// Collect evaluated probes into the paper's results table (text, Markdown, CSV, SVG chart).
     #[command(long_about = report::LONG_ABOUT)]
     Report(report::ReportArgs),
+    /// The paper's results table from its published precomputed representations, in one command.
+    #[command(long_about = reproduce::LONG_ABOUT)]
+    Reproduce(reproduce::ReproduceArgs),
     /// Write job scripts that run extraction or the probe grid on a Slurm or Kubernetes cluster.
     #[command(subcommand)]
     Cluster(cluster::ClusterCommand),
@@ -71,7 +75,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     if matches!(
         cli.command,
-        Command::Probe(_) | Command::Report(_) | Command::Demo(_) | Command::Bench(bench::BenchCommand::Probe(_))
+        Command::Probe(_)
+            | Command::Report(_)
+            | Command::Reproduce(_)
+            | Command::Demo(_)
+            | Command::Bench(bench::BenchCommand::Probe(_))
     ) {
         probe::single_threaded_kernels();
     }
@@ -83,6 +91,7 @@ fn main() -> ExitCode {
         Command::Assets(args) => assets::run(args),
         Command::Probe(command) => probe::run(command),
         Command::Report(args) => report::run(args),
+        Command::Reproduce(args) => reproduce::run(args),
         Command::Weights(command) => weights::run(command),
         Command::Cluster(command) => cluster::run(command),
         Command::Example(command) => example::run(command),

@@ -6,6 +6,7 @@ use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use jukemir_datasets::assets::cache_root;
 use jukemir_probe::config::{paper_grid, ProbeConfig};
+use jukemir_probe::grid::GridOutcome;
 use std::path::{Path, PathBuf};
 
 pub const LONG_ABOUT: &str = "Train linear / MLP probes on extracted representations with the paper's \
@@ -184,13 +185,29 @@ fn grid(args: GridArgs) -> anyhow::Result<()> {
     if args.emit_configs || args.slurm.is_some() {
         return emit(&args, &root, &configs);
     }
-    let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let jobs = args.jobs.unwrap_or_else(default_jobs);
+    let outcomes = train_grid(&configs, &root, jobs)?;
+    if let Some(best) =
+        outcomes.iter().min_by(|a, b| b.valid_primary.total_cmp(&a.valid_primary).then_with(|| a.uid.cmp(&b.uid)))
+    {
+        // Ties: the first uid, as `probe evaluate` picks.
+        println!("best valid primary {:.4}: {}", best.valid_primary, best.dir.display());
+    }
+    Ok(())
+}
+
+pub fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Train `configs` (skipping saved ones) on `jobs` threads with a progress bar; prints what was done.
+pub fn train_grid(configs: &[ProbeConfig], root: &Path, jobs: usize) -> anyhow::Result<Vec<GridOutcome>> {
     let bar = ProgressBar::new(configs.len() as u64);
     bar.set_style(
         ProgressStyle::with_template("[{elapsed_precise}] {bar:40} {pos}/{len} configs (ETA {eta}) {msg}")
             .expect("the template is valid"),
     );
-    let outcomes = jukemir_probe::grid::run_configs(&configs, &root, jobs, &|o| {
+    let outcomes = jukemir_probe::grid::run_configs(configs, root, jobs, &|o| {
         bar.set_message(format!(
             "{} valid {:.4}{}",
             &o.uid[..8.min(o.uid.len())],
@@ -207,13 +224,7 @@ fn grid(args: GridArgs) -> anyhow::Result<()> {
         let gflop = outcomes.iter().map(|o| o.flops).sum::<f64>() / 1e9;
         println!("products: {gflop:.1} GFLOP over {steps} optimiser steps");
     }
-    if let Some(best) =
-        outcomes.iter().min_by(|a, b| b.valid_primary.total_cmp(&a.valid_primary).then_with(|| a.uid.cmp(&b.uid)))
-    {
-        // Ties: the first uid, as `probe evaluate` picks.
-        println!("best valid primary {:.4}: {}", best.valid_primary, best.dir.display());
-    }
-    Ok(())
+    Ok(outcomes)
 }
 
 fn evaluate(args: EvaluateArgs) -> anyhow::Result<()> {

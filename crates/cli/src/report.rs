@@ -26,14 +26,19 @@ pub struct ReportArgs {
 
 pub fn run(args: ReportArgs) -> anyhow::Result<()> {
     let root = crate::probe::resolve_cache(args.cache_dir)?;
-    let report = collect(&root, &mut |dataset, representation| eprintln!("collecting {dataset} / {representation}"))?;
+    report_in(&root, args.out)
+}
+
+/// Collect, print and write the report of every saved grid under the cache `root`.
+pub fn report_in(root: &std::path::Path, out: Option<PathBuf>) -> anyhow::Result<()> {
+    let report = collect(root, &mut |dataset, representation| eprintln!("collecting {dataset} / {representation}"))?;
     if report.rows.is_empty() {
         anyhow::bail!(
             "no saved probes under {}: run `jukemir probe grid <dataset> <representation>` first",
             root.join("probes").display()
         );
     }
-    let out = args.out.unwrap_or_else(|| root.join("report"));
+    let out = out.unwrap_or_else(|| root.join("report"));
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
     print!("{}", render::text(&report));
     let files = [

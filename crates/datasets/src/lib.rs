@@ -3,5 +3,6 @@
 
 pub mod archive;
 pub mod assets;
+pub mod precomputed;
 pub mod process;
 pub mod synthetic;

@@ -71,3 +71,58 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// genres.tar.gz with genres/<genre>/<genre>.000NN.wav, each a 0.1 s 16-bit mono WAV.
+pub fn gtzan_archive(dir: &Path) -> Vec<u8> {
+    let wav = dir.join("clip.wav");
+    let samples: Vec<f32> = (0..2205).map(|i| (i as f32 * 0.05).sin() * 0.5).collect();
+    jukemir_audio::write_wav_pcm16(&wav, &jukemir_audio::Audio::mono(samples, 22050)).unwrap();
+    let wav = std::fs::read(&wav).unwrap();
+    tar_gz(GENRES.iter().flat_map(|genre| {
+        (0..100).map(|i| (format!("genres/{genre}/{genre}.{i:05}.wav"), wav.clone())).collect::<Vec<_>>()
+    }))
+}
+
+/// A `.tar.gz` of regular files.
+pub fn tar_gz(members: impl IntoIterator<Item = (String, Vec<u8>)>) -> Vec<u8> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    {
+        let mut tar = tar::Builder::new(&mut gz);
+        for (name, bytes) in members {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(bytes.len() as u64);
+            header.set_mode(0o644);
+            header.set_cksum();
+            tar.append_data(&mut header, name, &bytes[..]).unwrap();
+        }
+        tar.finish().unwrap();
+    }
+    gz.finish().unwrap()
+}
+
+/// A file of `../shared` (the read-only test data beside the checkout).
+pub fn shared(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared").join(rel)
+}
+
+/// Serves `assets` (tag, path under the cache, bytes) on a loopback server and writes a registry
+/// for them (sha256 checksums) to `dir/registry.json`, for `JUKEMIR_REGISTRY`.
+pub fn serve_registry(dir: &Path, assets: Vec<(String, String, Vec<u8>)>) -> (http::FileServer, PathBuf) {
+    let mut files = std::collections::BTreeMap::new();
+    let mut entries = Vec::new();
+    for (tag, path_rel, bytes) in assets {
+        let url_path = format!("/{}", path_rel.replace('/', "_"));
+        entries.push((tag, path_rel, sha256_hex(&bytes), url_path.clone()));
+        files.insert(url_path, bytes);
+    }
+    let server = http::FileServer::start(files, None);
+    let registry: serde_json::Map<String, serde_json::Value> = entries
+        .into_iter()
+        .map(|(tag, path_rel, checksum, url_path)| {
+            (tag, serde_json::json!({"path_rel": path_rel, "url": server.url(&url_path), "checksum": checksum}))
+        })
+        .collect();
+    let path = dir.join("registry.json");
+    std::fs::write(&path, serde_json::Value::Object(registry).to_string()).unwrap();
+    (server, path)
+}

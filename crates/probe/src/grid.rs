@@ -108,8 +108,16 @@ pub fn run_configs(
         }
     }
     let units = work_units(configs, &pending);
-    // A unit trains on one thread while there are units for every worker; the last ones share.
-    let threads_per_unit = (workers.max(1) / units.len().max(1)).max(1);
+    let workers = workers.max(1);
+    // A unit trains on one thread while every worker has one; once workers run out of units, the
+    // units still running share their threads (the products then run on the pool's idle threads).
+    let running = AtomicUsize::new(0);
+    let threads = || (workers / running.load(Ordering::Relaxed).max(1)).max(1);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(workers)
+        .start_handler(|_| crate::denormals::flush_denormals_on_this_thread())
+        .build()
+        .context("cannot start the grid's threads")?;
 
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
@@ -186,13 +194,13 @@ pub fn run_configs(
             return save(i, trained);
         }
         let group: Vec<ProbeConfig> = members.iter().map(|&i| configs[i].clone()).collect();
-        train::group::train_group(&group, data, threads_per_unit, &mut |_, _| {}, &mut |j, trained| {
+        train::group::train_group(&group, data, &threads, &mut |_, _| {}, &mut |j, trained| {
             save(members[j], trained)
         })
     };
-    std::thread::scope(|s| {
-        for _ in 0..workers.max(1).min(units.len()) {
-            s.spawn(|| loop {
+    pool.scope(|s| {
+        for _ in 0..workers.min(units.len()) {
+            s.spawn(|_| loop {
                 if failed.load(Ordering::Relaxed) {
                     break;
                 }
@@ -203,7 +211,10 @@ pub fn run_configs(
                         None => break,
                     },
                 };
-                if let Err(e) = train_unit(&unit, wait) {
+                running.fetch_add(1, Ordering::Relaxed);
+                let result = train_unit(&unit, wait);
+                running.fetch_sub(1, Ordering::Relaxed);
+                if let Err(e) = result {
                     let done: Vec<usize> = results.lock().expect("no worker panics").iter().map(|(i, _)| *i).collect();
                     let i = unit.iter().copied().find(|i| !done.contains(i)).unwrap_or(unit[0]);
                     report(i, Err(e.context(format!("config {}", configs[i].uid()))));

@@ -53,7 +53,7 @@ pub fn train(cfg: &ProbeConfig, data: &ProbeData, on_eval: &mut dyn FnMut(&Progr
         return train_graph(cfg, data, on_eval);
     }
     let mut trained = None;
-    group::train_group(std::slice::from_ref(cfg), data, 1, &mut |_, p| on_eval(p), &mut |_, t| {
+    group::train_group(std::slice::from_ref(cfg), data, &|| 1, &mut |_, p| on_eval(p), &mut |_, t| {
         trained = Some(t);
         Ok(())
     })?;

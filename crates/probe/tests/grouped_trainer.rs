@@ -29,7 +29,7 @@ fn data(root: &std::path::Path, seed: i64) -> ProbeData {
 
 fn train_grouped(cfgs: &[ProbeConfig], data: &ProbeData) -> Vec<TrainedProbe> {
     let mut out: Vec<Option<TrainedProbe>> = (0..cfgs.len()).map(|_| None).collect();
-    group::train_group(cfgs, data, 1, &mut |_, _| {}, &mut |i, t| {
+    group::train_group(cfgs, data, &|| 1, &mut |_, _| {}, &mut |i, t| {
         out[i] = Some(t);
         Ok(())
     })

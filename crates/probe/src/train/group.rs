@@ -12,7 +12,8 @@
 //! leaves the group when it stops.
 
 use super::kernels::{
-    add_bias, column_sums, loss_gradient, masked, matmul, relu_masked, relu_masked_backward, row_major, transposed,
+    add_bias, bias_relu_in_place, bias_relu_masked, column_sums, loss_gradient, masked, matmul, relu_masked_backward,
+    row_major, transposed,
 };
 use super::{eval, Progress, TrainedProbe};
 use crate::adam::AdamUpdate;
@@ -90,12 +91,14 @@ struct Stacked {
 }
 
 /// Train `cfgs` (one group: see [`group_key`], or a single config that [`supports`] allows) on
-/// `data` with `threads` threads for the products. Each config is handed to `on_done` with its
+/// `data`, with `threads()` threads for the products of each step (asked again at every step, so a
+/// grid can give a group more threads once other workers ran out of work; more than one thread
+/// means the rayon pool the caller runs in). Each config is handed to `on_done` with its
 /// index as soon as it stops; `on_eval` sees each early-stopping evaluation.
 pub fn train_group(
     cfgs: &[ProbeConfig],
     data: &ProbeData,
-    threads: usize,
+    threads: &(dyn Fn() -> usize + Sync),
     on_eval: &mut dyn FnMut(usize, &Progress),
     on_done: &mut dyn FnMut(usize, TrainedProbe) -> Result<()>,
 ) -> Result<()> {
@@ -168,7 +171,7 @@ pub fn train_group(
 
     let finish =
         |m: &Member, params: Params, steps: usize, on_done: &mut dyn FnMut(usize, TrainedProbe) -> Result<()>| {
-            let logits = member_logits(&params, &x_valid, (dim, k), threads);
+            let logits = member_logits(&params, &x_valid, (dim, k), threads());
             let valid_metrics = scorer.metrics(&logits)?;
             let mut layers = vec![(params.weight, params.bias)];
             layers.extend(params.head);
@@ -189,6 +192,7 @@ pub fn train_group(
     let mut step = 0usize;
     let mut scratch = Scratch::default();
     while !members.is_empty() {
+        let threads = threads();
         let epoch = (step * first.batch_size) as f64 / n as f64;
         // As the reference, stopping on the epoch limit keeps the last weights, not the best.
         if first.max_num_epochs.is_some_and(|max| epoch > max) {
@@ -284,30 +288,54 @@ fn remove_member(members: &mut Vec<Member>, stacked: &mut Stacked, i: usize, dim
     members.remove(i)
 }
 
-/// Dropout masks: element i is kept when the i-th random byte (or u16, or u32) is below
-/// `keep · 2^bits`. The narrowest width that represents `keep` exactly is used, so the mask is
-/// exactly Bernoulli(keep) while the paper's p (0.25, 0.5, 0.75) need a quarter of the random bits.
+/// Dropout masks: element i is kept when the i-th field of `bits` random bits is below
+/// `keep · 2^bits`. The narrowest field that represents `keep` exactly is used, so the mask is
+/// exactly Bernoulli(keep) while the paper's p (0.25, 0.5, 0.75) need one or two random bits per
+/// element instead of 32 (generating them was a visible share of a step). Up to 8 bits, each
+/// random byte is turned into its mask values through a table of all 256.
 struct Dropout {
     threshold: u32,
     bits: u32,
     scale: f32,
     on: bool,
+    /// For `bits` ≤ 8: the `8 / bits` mask values of every byte, byte after byte.
+    table: Vec<f32>,
 }
 
 impl Dropout {
     fn new(p: f64) -> Self {
         let keep = 1.0 - p;
-        let bits = [8u32, 16].into_iter().find(|&b| (keep * f64::from(1u32 << b)).fract() == 0.0).unwrap_or(32);
+        let bits =
+            [1u32, 2, 4, 8, 16].into_iter().find(|&b| (keep * f64::from(1u32 << b)).fract() == 0.0).unwrap_or(32);
         let threshold = (keep * 2f64.powi(bits as i32)).min(f64::from(u32::MAX)) as u32;
-        Self { threshold, bits, scale: (1.0 / keep) as f32, on: p > 0.0 }
+        let scale = (1.0 / keep) as f32;
+        let keep_value = |draw: u32| scale * f32::from(u8::from(draw < threshold));
+        let table = if bits <= 8 {
+            let per_byte = 8 / bits;
+            let field = (1u32 << bits) - 1;
+            (0..256u32).flat_map(|byte| (0..per_byte).map(move |j| keep_value((byte >> (j * bits)) & field))).collect()
+        } else {
+            Vec::new()
+        };
+        Self { threshold, bits, scale, on: p > 0.0, table }
     }
 
-    /// `mask[i]` = scale or 0, from `len` draws of `bits` random bits read from `bytes` (reused
+    /// `mask[i]` = scale or 0, from `len` fields of `bits` random bits read from `bytes` (reused
     /// between calls).
     fn draw(&self, rng: &mut ChaCha8Rng, mask: &mut Vec<f32>, bytes: &mut Vec<u8>, len: usize) {
         mask.resize(len, 0.0);
         if !self.on {
             mask.fill(1.0);
+            return;
+        }
+        if self.bits <= 8 {
+            let per_byte = (8 / self.bits) as usize;
+            bytes.resize(len.div_ceil(per_byte), 0);
+            rng.fill_bytes(bytes);
+            for (values, &byte) in mask.chunks_mut(per_byte).zip(bytes.iter()) {
+                let start = usize::from(byte) * per_byte;
+                values.copy_from_slice(&self.table[start..start + values.len()]);
+            }
             return;
         }
         let width = (self.bits / 8) as usize;
@@ -317,7 +345,6 @@ impl Dropout {
         // Branch-free: the mask is random, so a branch would be mispredicted half the time.
         let keep = |draw: u32| scale * f32::from(u8::from(draw < threshold));
         match width {
-            1 => mask.iter_mut().zip(bytes.iter()).for_each(|(m, &b)| *m = keep(u32::from(b))),
             2 => mask
                 .iter_mut()
                 .zip(bytes.chunks_exact(2))
@@ -379,21 +406,26 @@ fn train_step(
         false,
         threads,
     );
-    add_bias(&mut s.pre, total, 0, &stacked.bias);
 
-    // Each member's loss gradient with respect to its first layer's outputs.
+    // Each member's loss gradient with respect to its first layer's outputs (and its bias).
     s.grad_pre.resize(b * total, 0.0);
+    s.grad_bias.resize(total, 0.0);
     let mut offset = 0;
     for m in members.iter_mut() {
         let w = m.width;
+        let bias = &stacked.bias[offset..offset + w];
+        let bias_grad = &mut s.grad_bias[offset..offset + w];
         match &mut m.head {
             None => {
                 s.logits.clear();
-                s.pre.chunks_exact(total).for_each(|row| s.logits.extend_from_slice(&row[offset..offset + k]));
+                for row in s.pre.chunks_exact(total) {
+                    s.logits.extend(row[offset..offset + k].iter().zip(bias).map(|(z, b)| z + b));
+                }
                 loss_gradient(data.attrs.output_type, &data.train.targets, rows, k, &mut s.logits);
                 for (g, l) in s.grad_pre.chunks_exact_mut(total).zip(s.logits.chunks_exact(k)) {
                     g[offset..offset + k].copy_from_slice(l);
                 }
+                column_sums(&s.logits, k, 0, bias_grad);
             }
             Some(head) => {
                 dropout.draw(&mut m.rng, &mut s.hidden_mask, &mut s.mask_bytes, b * w);
@@ -401,7 +433,7 @@ fn train_step(
                 for ((row, out), mask) in
                     s.pre.chunks_exact(total).zip(s.hidden.chunks_exact_mut(w)).zip(s.hidden_mask.chunks_exact(w))
                 {
-                    relu_masked(out, &row[offset..offset + w], mask);
+                    bias_relu_masked(out, &row[offset..offset + w], bias, mask);
                 }
                 s.logits.resize(b * k, 0.0);
                 matmul((b, k, w), (&mut s.logits, k), row_major(&s.hidden, w), transposed(&head.weight, w), false, 1);
@@ -425,13 +457,11 @@ fn train_step(
                     false,
                     1,
                 );
-                for ((g, pre), (gh, mask)) in s
-                    .grad_pre
-                    .chunks_exact_mut(total)
-                    .zip(s.pre.chunks_exact(total))
-                    .zip(s.grad_hidden.chunks_exact(w).zip(s.hidden_mask.chunks_exact(w)))
+                bias_grad.fill(0.0);
+                for ((g, hidden), gh) in
+                    s.grad_pre.chunks_exact_mut(total).zip(s.hidden.chunks_exact(w)).zip(s.grad_hidden.chunks_exact(w))
                 {
-                    relu_masked_backward(&mut g[offset..offset + w], &pre[offset..offset + w], gh, mask);
+                    relu_masked_backward(&mut g[offset..offset + w], hidden, gh, dropout.scale, bias_grad);
                 }
             }
         }
@@ -448,8 +478,6 @@ fn train_step(
         false,
         threads,
     );
-    s.grad_bias.resize(total, 0.0);
-    column_sums(&s.grad_pre, total, 0, &mut s.grad_bias);
 
     let t = i32::try_from(step + 1).unwrap_or(i32::MAX);
     let mut offset = 0;
@@ -491,20 +519,17 @@ fn products_flops(rows: usize, dim: usize, width: usize, head: bool, k: usize, t
     }
 }
 
-/// Adam over a large buffer, split over `threads` threads.
+/// Adam over a large buffer, split over `threads` tasks of the current rayon pool.
 fn apply_parallel(update: &AdamUpdate, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], threads: usize) {
     if threads <= 1 || p.len() < 1 << 16 {
         return update.apply(p, g, m, v);
     }
     let chunk = p.len().div_ceil(threads);
-    std::thread::scope(|scope| {
+    rayon::scope(|scope| {
         for (((p, g), m), v) in
             p.chunks_mut(chunk).zip(g.chunks(chunk)).zip(m.chunks_mut(chunk)).zip(v.chunks_mut(chunk))
         {
-            scope.spawn(move || {
-                crate::denormals::flush_denormals_on_this_thread();
-                update.apply(p, g, m, v)
-            });
+            scope.spawn(move |_| update.apply(p, g, m, v));
         }
     });
 }
@@ -543,37 +568,67 @@ fn eval_logits<'a>(
     // Every element is written by the product: no need to clear what the last call left.
     pre.resize(n * total, 0.0);
     matmul((n, total, dim), (pre, total), row_major(x, dim), transposed(weight, dim), false, threads);
-    add_bias(pre, total, 0, bias);
     let mut offset = 0;
     heads
         .map(|(width, head)| {
-            let logits = head_logits(pre, total, offset, width, head, k);
+            let logits = head_logits(pre, total, offset, &bias[offset..offset + width], head, k);
             offset += width;
             logits
         })
         .collect()
 }
 
-/// From first-layer outputs (columns `offset..offset + width` of rows `row_len` long) to logits:
-/// the columns themselves for a linear probe, else ReLU and the head.
+/// From first-layer outputs before their bias (columns `offset..offset + bias.len()` of rows
+/// `row_len` long) to logits: the columns plus the bias for a linear probe, else bias, ReLU (in
+/// place) and the head.
 fn head_logits(
-    pre: &[f32],
+    pre: &mut [f32],
     row_len: usize,
     offset: usize,
-    width: usize,
+    bias: &[f32],
     head: Option<(&[f32], &[f32])>,
     k: usize,
 ) -> Vec<f32> {
-    let n = pre.len() / row_len;
-    let Some((weight, bias)) = head else {
-        return pre.chunks_exact(row_len).flat_map(|row| row[offset..offset + width].iter().copied()).collect();
+    let (n, width) = (pre.len() / row_len, bias.len());
+    let Some((head_weight, head_bias)) = head else {
+        return pre
+            .chunks_exact(row_len)
+            .flat_map(|row| row[offset..offset + width].iter().zip(bias).map(|(z, b)| z + b))
+            .collect();
     };
-    let mut hidden = Vec::with_capacity(n * width);
-    for row in pre.chunks_exact(row_len) {
-        hidden.extend(row[offset..offset + width].iter().map(|z| z.max(0.0)));
-    }
+    bias_relu_in_place(pre, row_len, offset, bias);
     let mut logits = vec![0.0; n * k];
-    matmul((n, k, width), (&mut logits, k), row_major(&hidden, width), transposed(weight, width), false, 1);
-    add_bias(&mut logits, k, 0, bias);
+    let hidden = (&pre[offset..], row_len, 1);
+    matmul((n, k, width), (&mut logits, k), hidden, transposed(head_weight, width), false, 1);
+    add_bias(&mut logits, k, 0, head_bias);
     logits
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each mask element is scale with probability keep, else 0, and neighbours (fields of one
+    /// word) are independent: the kept fraction and the kept-pair fraction are within 5 SE.
+    #[test]
+    fn dropout_masks_keep_each_element_with_probability_keep() {
+        for (p, bits) in [(0.25, 2), (0.5, 1), (0.75, 2), (0.1, 32), (0.0, 1)] {
+            let dropout = Dropout::new(p);
+            assert!(!dropout.on || dropout.bits == bits, "p {p}: {} bits", dropout.bits);
+            let (mut mask, mut bytes) = (Vec::new(), Vec::new());
+            let mut rng = ChaCha8Rng::seed_from_u64(7);
+            let n = 200_003;
+            dropout.draw(&mut rng, &mut mask, &mut bytes, n);
+            assert_eq!(mask.len(), n);
+            let keep = 1.0 - p;
+            let scale = (1.0 / keep) as f32;
+            assert!(mask.iter().all(|&m| m == 0.0 || m == scale), "p {p}");
+            let kept = mask.iter().filter(|&&m| m != 0.0).count() as f64 / n as f64;
+            let se = (keep * (1.0 - keep) / n as f64).sqrt();
+            assert!((kept - keep).abs() <= 5.0 * se + 1e-12, "p {p}: kept {kept}");
+            let pairs = mask.windows(2).filter(|w| w[0] != 0.0 && w[1] != 0.0).count() as f64 / (n - 1) as f64;
+            let pair_se = (keep * keep * (1.0 - keep * keep) / n as f64).sqrt();
+            assert!((pairs - keep * keep).abs() <= 5.0 * pair_se + 1e-12, "p {p}: pairs {pairs}");
+        }
+    }
 }

@@ -57,6 +57,18 @@ wide_when_possible! {
 }
 
 wide_when_possible! {
+    /// `out = max(z + bias, 0) · mask`: the bias, ReLU and dropout of one row of a hidden layer
+    /// in one pass.
+    pub fn bias_relu_masked(out: &mut [f32], z: &[f32], bias: &[f32], mask: &[f32]) {
+        let n = out.len();
+        let (z, bias, mask) = (&z[..n], &bias[..n], &mask[..n]);
+        for i in 0..n {
+            out[i] = (z[i] + bias[i]).max(0.0) * mask[i];
+        }
+    }
+}
+
+wide_when_possible! {
     /// `out[j] = Σ_rows x[row][offset + j]`: the bias gradient of a block of columns.
     pub fn column_sums(x: &[f32], row_len: usize, offset: usize, out: &mut [f32]) {
         out.fill(0.0);
@@ -79,24 +91,25 @@ wide_when_possible! {
 }
 
 wide_when_possible! {
-    /// `out = max(z, 0) · mask`: ReLU, then dropout.
-    pub fn relu_masked(out: &mut [f32], z: &[f32], mask: &[f32]) {
-        let n = out.len();
-        let (z, mask) = (&z[..n], &mask[..n]);
+    /// The gradient through ReLU and dropout of one row, from the layer's output `hidden` =
+    /// max(z, 0) · mask (mask: 0 or `scale` > 0): `g = gh · scale` where `hidden` is positive,
+    /// else 0, which is `gh · mask · [z > 0]` without reading `z` and the mask again. `g` is also
+    /// added to `bias_grad` (the bias gradient sums the rows). No branch: the signs are random.
+    pub fn relu_masked_backward(g: &mut [f32], hidden: &[f32], gh: &[f32], scale: f32, bias_grad: &mut [f32]) {
+        let n = g.len();
+        let (hidden, gh, bias_grad) = (&hidden[..n], &gh[..n], &mut bias_grad[..n]);
         for i in 0..n {
-            out[i] = z[i].max(0.0) * mask[i];
+            g[i] = gh[i] * scale * f32::from(u8::from(hidden[i] > 0.0));
+            bias_grad[i] += g[i];
         }
     }
 }
 
 wide_when_possible! {
-    /// `g = gh · mask` where the pre-activation `z` is positive, else 0: the gradient through ReLU
-    /// and dropout. No branch: the signs are random, and this way the loop vectorises.
-    pub fn relu_masked_backward(g: &mut [f32], z: &[f32], gh: &[f32], mask: &[f32]) {
-        let n = g.len();
-        let (z, gh, mask) = (&z[..n], &gh[..n], &mask[..n]);
-        for i in 0..n {
-            g[i] = gh[i] * mask[i] * f32::from(u8::from(z[i] > 0.0));
+    /// `x = max(x + bias, 0)` over columns `offset..offset + bias.len()` of rows `row_len` long.
+    pub fn bias_relu_in_place(x: &mut [f32], row_len: usize, offset: usize, bias: &[f32]) {
+        for row in x.chunks_exact_mut(row_len) {
+            row[offset..offset + bias.len()].iter_mut().zip(bias).for_each(|(v, b)| *v = (*v + b).max(0.0));
         }
     }
 }

@@ -8,7 +8,6 @@ use crate::slurm::{shell_command, ArrayJob, Tasks};
 use anyhow::{bail, ensure, Context};
 use clap::{Args, Subcommand};
 use jukemir_representations::inputs::{check_unique_outputs, list_input_files};
-use jukemir_representations::{AVAILABLE, NEED_WEIGHTS};
 use std::path::{Path, PathBuf};
 
 const CLUSTER_LONG_ABOUT: &str = "Write job scripts that run `jukemir extract` or the probe grid on a cluster, one \
@@ -116,23 +115,62 @@ const K8S_GRID_EXAMPLES: &str = "Examples:
   jukemir cluster k8s grid gtzan_ff mfcc --image IMAGE --host-path /srv/jukemir -o grid.yaml
   kubectl create -f grid.yaml";
 
-/// What every extract task runs, apart from where the paths point.
+/// Where an extract job reads and writes, and how it splits the inputs.
 #[derive(Args)]
-pub struct ExtractSpec {
-    /// Representation to extract.
-    #[arg(value_parser = clap::builder::PossibleValuesParser::new(AVAILABLE))]
-    representation: String,
+pub struct ExtractPaths {
     /// Folder of audio files.
     input_dir: PathBuf,
     /// Folder for the .npy outputs (created if missing).
     output_dir: PathBuf,
-    /// Files per task [default: 256; jukebox: 8].
+    /// Files per task [default: the representation's, see above].
     #[arg(long, value_name = "N")]
     batch_size: Option<usize>,
-    #[command(flatten)]
-    network: crate::extract::NetworkOptions,
-    #[command(flatten)]
-    jukebox: crate::extract::JukeboxOptions,
+    /// The network's weights in their original format [default: what `jukemir weights fetch` put in
+    /// the cache]. For `cluster k8s`: relative to the volume, or an absolute path inside the image.
+    #[arg(long, value_name = "PATH")]
+    weights: Option<PathBuf>,
+}
+
+/// What every extract task runs, apart from where the paths point: the chosen representation with
+/// its options, and the paths.
+pub struct ExtractSpec {
+    plugin: &'static jukemir_representations::Plugin,
+    options: clap::ArgMatches,
+    representation: String,
+    input_dir: PathBuf,
+    output_dir: PathBuf,
+    batch_size: Option<usize>,
+    weights: Option<PathBuf>,
+}
+
+impl ExtractSpec {
+    pub fn new(
+        plugin: &'static jukemir_representations::Plugin,
+        options: clap::ArgMatches,
+        paths: ExtractPaths,
+    ) -> Self {
+        ExtractSpec {
+            plugin,
+            options,
+            representation: plugin.name.to_string(),
+            input_dir: paths.input_dir,
+            output_dir: paths.output_dir,
+            batch_size: paths.batch_size,
+            weights: paths.weights,
+        }
+    }
+
+    /// The representation's cluster defaults for these options.
+    pub fn defaults(&self) -> Defaults {
+        let task = (self.plugin.task)(&self.options);
+        Defaults {
+            batch_size: task.batch_size,
+            cpus: task.cpus,
+            mem: Mem::gib(task.mem_gib as u64),
+            gpus: task.gpus,
+            time: task.time,
+        }
+    }
 }
 
 /// Per-task resources, shared by Slurm and Kubernetes.
@@ -175,8 +213,15 @@ pub struct SlurmOptions {
 
 #[derive(Args)]
 pub struct SlurmExtractArgs {
+    #[command(subcommand)]
+    chosen: crate::chosen::Chosen<SlurmExtractRest>,
+}
+
+/// `cluster slurm extract <representation>`'s own arguments.
+#[derive(Args)]
+pub struct SlurmExtractRest {
     #[command(flatten)]
-    spec: ExtractSpec,
+    paths: ExtractPaths,
     /// Cache folder for the weights [default: $JUKEMIR_CACHE_DIR, else ~/.jukemir]; also where the
     /// logs go.
     #[arg(long, value_name = "DIR")]
@@ -284,25 +329,6 @@ pub struct Defaults {
     pub time: &'static str,
 }
 
-/// choi's batch size is part of its definition (batch statistics in its batch norms).
-const CHOI_BATCH_SIZE: usize = 256;
-
-pub fn extract_defaults(representation: &str, stream_weights: bool) -> Defaults {
-    let base = Defaults { batch_size: 256, cpus: 4, mem: Mem::gib(4), gpus: 1, time: "04:00:00" };
-    match representation {
-        "chroma" | "mfcc" => Defaults { gpus: 0, time: "02:00:00", ..base },
-        "jukebox" => Defaults {
-            batch_size: 8,
-            cpus: 8,
-            mem: Mem::gib(if stream_weights { 3 } else { 8 }),
-            time: "24:00:00",
-            ..base
-        },
-        "choi" => Defaults { batch_size: CHOI_BATCH_SIZE, ..base },
-        _ => base,
-    }
-}
-
 pub const GRID_DEFAULTS: Defaults = Defaults { batch_size: 1, cpus: 1, mem: Mem::gib(8), gpus: 0, time: "04:00:00" };
 
 /// Resources after applying the defaults.
@@ -340,17 +366,18 @@ pub struct ExtractPlan {
 impl ExtractSpec {
     /// Whether the tasks compute on their GPU (jukebox's `--device cuda`).
     pub fn uses_gpu(&self) -> bool {
-        self.jukebox.uses_gpu()
+        (self.plugin.uses_gpu)(&self.options)
     }
 
     fn batch_size(&self, defaults: &Defaults) -> anyhow::Result<usize> {
         let size = self.batch_size.unwrap_or(defaults.batch_size);
         ensure!(size >= 1, "--batch-size must be at least 1");
-        if self.representation == "choi" && size != CHOI_BATCH_SIZE {
+        if let Some(dependence) = self.plugin.batch_dependence.filter(|d| d.default_batch_size != size) {
+            let (name, reference) = (&self.representation, dependence.default_batch_size);
             eprintln!(
-                "warning: choi's batch norms use the statistics of the batch, so its vectors depend on the batch \
-                 size: the reference used {CHOI_BATCH_SIZE}, and --batch-size {size} gives other vectors (drop \
-                 --batch-size to use {CHOI_BATCH_SIZE})"
+                "warning: {name}'s vectors depend on the other files of their batch, so on the batch size: the \
+                 reference used {reference}, and --batch-size {size} gives other vectors (drop --batch-size to use \
+                 {reference})"
             );
         }
         Ok(size)
@@ -395,10 +422,7 @@ impl ExtractSpec {
         if let Some(weights) = &paths.weights {
             command.extend(["--weights".into(), weights.clone()]);
         }
-        if let Some(model) = &self.network.model {
-            command.extend(["--model".into(), model.clone()]);
-        }
-        command.extend(self.jukebox.to_args());
+        command.extend(self.plugin.options_as_words(&self.options));
         if let Some(cache) = &paths.cache {
             command.extend(["--cache-dir".into(), cache.clone()]);
         }
@@ -407,11 +431,11 @@ impl ExtractSpec {
 
     /// Whether the tasks need the cache (for weights fetched there).
     fn needs_cache(&self) -> bool {
-        NEED_WEIGHTS.contains(&self.representation.as_str()) && self.network.weights.is_none()
+        self.plugin.weights.is_some() && self.weights.is_none()
     }
 
     fn describe(&self, plan: &ExtractPlan, input: &str, output: &str, index_var: &str) -> Vec<String> {
-        let selection = if self.representation == "choi" {
+        let selection = if self.plugin.batch_dependence.is_some() {
             "batch I of the reference's batches (the sorted listing shuffled as Python 2's random.seed(0) does)"
                 .to_string()
         } else {
@@ -485,15 +509,16 @@ fn create_log_dir(dir: &Path) -> anyhow::Result<()> {
 }
 
 fn slurm_extract(args: SlurmExtractArgs) -> anyhow::Result<()> {
-    let spec = &args.spec;
-    let defaults = extract_defaults(&spec.representation, spec.jukebox.stream_weights);
+    let crate::chosen::Chosen { plugin, options, args } = args.chosen;
+    let spec = &ExtractSpec::new(plugin, options, args.paths);
+    let defaults = spec.defaults();
     let chosen = args.resources.choose(&defaults)?;
     let input = absolute(&spec.input_dir)?;
     let output = absolute(&spec.output_dir)?;
     let plan = spec.plan(&defaults, &input, None)?;
     warn_array_size(plan.tasks);
     let cache = crate::probe::resolve_cache(args.cache_dir.clone())?;
-    let weights = match &spec.network.weights {
+    let weights = match &spec.weights {
         Some(w) => {
             ensure!(w.exists(), "--weights {} does not exist; give the weights' path as the nodes see it", w.display());
             Some(text(&absolute(w)?))
@@ -689,11 +714,17 @@ mod tests {
     }
 
     #[test]
-    fn defaults_follow_the_representation() {
-        assert_eq!(extract_defaults("chroma", false).gpus, 0);
-        assert_eq!(extract_defaults("musicnn", false).gpus, 1);
-        assert_eq!(extract_defaults("choi", false).batch_size, 256);
-        assert_eq!(extract_defaults("jukebox", true).mem, Mem::gib(3));
-        assert_eq!(extract_defaults("jukebox", false).mem, Mem::gib(8));
+    fn defaults_follow_the_representation_and_its_options() {
+        let defaults = |name: &str, words: &[&str]| {
+            let plugin = jukemir_representations::plugin(name).unwrap();
+            let paths =
+                ExtractPaths { input_dir: "in".into(), output_dir: "out".into(), batch_size: None, weights: None };
+            ExtractSpec::new(plugin, plugin.parse_options(words).unwrap(), paths).defaults()
+        };
+        assert_eq!(defaults("chroma", &[]).gpus, 0);
+        assert_eq!(defaults("musicnn", &[]).gpus, 1);
+        assert_eq!(defaults("choi", &[]).batch_size, 256);
+        assert_eq!(defaults("jukebox", &["--stream-weights"]).mem, Mem::gib(3));
+        assert_eq!(defaults("jukebox", &[]).mem, Mem::gib(8));
     }
 }

@@ -9,7 +9,8 @@ use jukemir_probe::config::{paper_grid, ProbeConfig};
 use jukemir_probe::evaluate::{evaluation, Evaluation};
 use jukemir_probe::grid::{run_configs, spread};
 use jukemir_probe::report::chart::{grouped_bars, Series};
-use jukemir_representations::{representation, representation_with, Representation, WeightOptions};
+use jukemir_representations::plugin::load;
+use jukemir_representations::{LoadContext, Representation};
 use rayon::prelude::*;
 use std::path::PathBuf;
 
@@ -83,10 +84,11 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     std::fs::write(&meta_path, serde_json::to_string_pretty(&set.meta())?)
         .with_context(|| format!("cannot write {}", meta_path.display()))?;
 
-    let mut representations: Vec<Box<dyn Representation>> = vec![representation("chroma")?, representation("mfcc")?];
-    let options =
-        WeightOptions { cache_root: crate::probe::resolve_cache(args.cache_dir.clone())?, ..Default::default() };
-    match representation_with("musicnn", &options) {
+    let context =
+        LoadContext { cache_root: crate::probe::resolve_cache(args.cache_dir.clone())?, ..Default::default() };
+    let mut representations: Vec<Box<dyn Representation>> =
+        vec![load("chroma", &[], &context)?, load("mfcc", &[], &context)?];
+    match load("musicnn", &[], &context) {
         Ok(musicnn) => representations.push(musicnn),
         Err(_) => eprintln!("musicnn: skipped (no weights in the cache; `jukemir weights fetch musicnn_big` adds it)"),
     }

@@ -17,7 +17,7 @@ use jukemir_probe::svm::SvcParams;
 use jukemir_representations::npy_io::read_vector;
 use jukemir_representations::pyrandom::python3_shuffle;
 use jukemir_representations::weights::{jukebox_checkpoints, musicnn_checkpoint};
-use jukemir_representations::{representation_with, WeightOptions, AVAILABLE};
+use jukemir_representations::LoadContext;
 use std::path::{Path, PathBuf};
 
 pub const GTZAN_LONG_ABOUT: &str = "The original jukemir README's simple example, end to end: GTZAN \
@@ -81,7 +81,7 @@ pub enum ExampleCommand {
 pub struct GtzanArgs {
     /// Representation to extract [default: jukebox if its weights are present, else musicnn if its
     /// weights are present].
-    #[arg(long, short = 'r', value_parser = clap::builder::PossibleValuesParser::new(AVAILABLE))]
+    #[arg(long, short = 'r', value_parser = clap::builder::PossibleValuesParser::new(jukemir_representations::plugin::names()))]
     representation: Option<String>,
     /// Cache folder [default: $JUKEMIR_CACHE_DIR, else ~/.jukemir].
     #[arg(long, value_name = "DIR")]
@@ -111,15 +111,12 @@ fn run_gtzan(args: GtzanArgs) -> anyhow::Result<()> {
         Some(dir) => (dir.clone(), format!("the vectors in {}", dir.display())),
         None => {
             let root = crate::probe::resolve_cache(args.cache_dir.clone())?;
-            let options = WeightOptions {
-                weights: args.network.weights.clone(),
-                model: args.network.model.clone(),
-                cache_root: root.clone(),
-                ..WeightOptions::default()
-            };
-            let name = choose_representation(args.representation.as_deref(), &options)?;
+            let context = LoadContext { weights: args.network.weights.clone(), cache_root: root.clone() };
+            let model = args.network.model.as_deref();
+            let name = choose_representation(args.representation.as_deref(), model, &context)?;
             // Load the representation (and its weights) before a 1.2 GB download, so a problem shows now.
-            let repr = representation_with(&name, &options)?;
+            let words: Vec<&str> = model.map(|m| vec!["--model", m]).unwrap_or_default();
+            let repr = jukemir_representations::plugin::load(&name, &words, &context)?;
             let archive = fetch_gtzan(&root)?;
             let genres = unpack_gtzan(&archive, &root.join("examples/gtzan"))?;
             let folder = match &args.network.model {
@@ -141,18 +138,22 @@ fn run_gtzan(args: GtzanArgs) -> anyhow::Result<()> {
 }
 
 /// `--representation`, else jukebox or musicnn if their weights are where they would be loaded from.
-fn choose_representation(requested: Option<&str>, options: &WeightOptions) -> anyhow::Result<String> {
+fn choose_representation(
+    requested: Option<&str>,
+    model: Option<&str>,
+    options: &LoadContext,
+) -> anyhow::Result<String> {
     if let Some(name) = requested {
         return Ok(name.to_string());
     }
-    if options.model.is_none() && jukebox_checkpoints(options).is_ok() {
+    if model.is_none() && jukebox_checkpoints(options).is_ok() {
         eprintln!(
             "jukemir: representation jukebox (its weights are present), as the README's example. It takes \
              minutes per clip on a CPU; pass --representation to choose another."
         );
         return Ok("jukebox".into());
     }
-    let model = options.model.as_deref().unwrap_or("MSD_musicnn_big");
+    let model = model.unwrap_or("MSD_musicnn_big");
     if musicnn_checkpoint(model, options).is_ok() {
         eprintln!("jukemir: representation musicnn ({model}; no jukebox weights found, its weights are present)");
         return Ok("musicnn".into());

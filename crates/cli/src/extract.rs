@@ -1,11 +1,10 @@
 //! `jukemir extract`: the extract contract on the command line.
 
+use crate::chosen::Chosen;
 use crate::progress::{files_bar, ExtractBar};
 use anyhow::{bail, Context};
 use clap::Args;
-use jukemir_representations::{
-    extract_folder, representation_with, Batch, ExtractOptions, ExtractReport, WeightOptions, AVAILABLE,
-};
+use jukemir_representations::{extract_folder, Batch, ExtractOptions, ExtractReport, LoadContext};
 use std::path::{Path, PathBuf};
 
 pub const LONG_ABOUT: &str = "Extract one representation from every audio file in INPUT_DIR, writing \
@@ -19,38 +18,18 @@ output is written to a temporary file and renamed, so none is ever half-written.
 processed is reported with its path and the others go on; the command then exits with status 1 and \
 lists the failures.
 
-Representations:
-  chroma  librosa 0.8.1 chroma_cqt (hop 512 at 22050 Hz), then mean and std of the 0th, 1st and 2nd time \
-differences of each row: 72 values
-  mfcc    librosa 0.8.1 mfcc (20 coefficients, hop 512 at 22050 Hz), same statistics: 120 values
-  musicnn the musicnn package's extractor at 16 kHz (log-mel rounded to float16, 3-s patches), mean over \
-patches of its mean_pool and max_pool features: 4194 values for MSD_musicnn_big (the paper's, the default), \
-1506 for --model MSD_musicnn or MTT_musicnn. Weights: `jukemir weights fetch musicnn_big` (or musicnn for the \
-PyPI wheel's models), or --weights with the wheel or a TensorFlow checkpoint folder
-  clmr    CLMR's SampleCNN encoder on 59409-sample frames at 22050 Hz (the last piece dropped), mean over \
-frames: 512 values. Weights: --weights clmr_epoch=10000.ckpt (CLMR release 2.1, clmr_magnatagatune_mlp.zip), \
-or that file under <cache>/weights/clmr/
-  choi    Choi et al. 2017's Keras convnet on 29 s at 12 kHz (librosa 0.4.0's FFT resampling; shorter clips \
-tiled), each of its 5 blocks averaged: 160 values. Weights: `jukemir weights fetch choi`, or --weights with \
-weights_layer4_theano.hdf5 or its folder. Its batch norms use batch statistics, so a file's vector depends \
-on its batch. As the reference did, the sorted inputs are shuffled (Python 2's random.seed(0)) and cut into \
-batches of --batch-size (default 256; --batch-idx then picks one of these batches), each computed whole: \
-the same folder and batch size give the reference's vectors; another folder listing gives other batches
-  jukebox OpenAI Jukebox 5B as the paper ran it: 44.1 kHz, peak-normalised, first 25 s through the VQ-VAE's \
-top-level encoder (8192 codes needed: audio under 23.78 s is an error), then the first 36 layers of the \
-5B top prior (artist and genre unknown), mean over time: 4800 values. --device cuda runs the transformer on a \
-GPU (build with --features cuda; --compute f16|bf16 for half-precision products). --layers/--pool choose other layers \
-and poolings: the chosen layers' vectors stacked in one vector (layer after layer), or with --per-layer one \
-folder per layer (layer_12/, layer_36/, …, each usable by `probe` as its own representation). Weights: OpenAI's vqvae.pth.tar and \
-prior_level_2.pth.tar as published (legacy PyTorch format, read directly) from \
-https://openaipublic.azureedge.net/jukebox/models/5b/, in <cache>/weights/jukebox/5b/ or the folder --weights names. Needs about 6 GB of memory (36 layers kept as float16, as the reference \
-rounds them); minutes per clip on a CPU";
+Each representation is a subcommand with its own options: `jukemir extract <REPRESENTATION> --help` says \
+what it computes, how long its vectors are, where its weights come from and which options it takes.";
 
 #[derive(Args)]
 pub struct ExtractArgs {
-    /// Representation to extract.
-    #[arg(value_parser = clap::builder::PossibleValuesParser::new(AVAILABLE))]
-    representation: String,
+    #[command(subcommand)]
+    chosen: Chosen<ContractArgs>,
+}
+
+/// The extract contract's own arguments, the same for every representation.
+#[derive(Args)]
+pub struct ContractArgs {
     /// Folder of audio files.
     input_dir: PathBuf,
     /// Folder for the .npy outputs (created if missing).
@@ -64,22 +43,21 @@ pub struct ExtractArgs {
     /// Files processed in parallel (0: one per core).
     #[arg(long, short = 'j', default_value_t = 0, value_name = "N")]
     threads: usize,
-    #[command(flatten)]
-    network: NetworkOptions,
+    /// The network's weights in their original format [default: what `jukemir weights fetch` put in
+    /// the cache]; representations without weights refuse it.
+    #[arg(long, value_name = "PATH")]
+    weights: Option<PathBuf>,
     /// Cache folder for fetched weights [default: $JUKEMIR_CACHE_DIR, else ~/.jukemir].
     #[arg(long, value_name = "DIR")]
     cache_dir: Option<PathBuf>,
-    #[command(flatten)]
-    jukebox: JukeboxOptions,
 }
 
-/// Which weights a network loads; shared by `extract`, `cluster … extract` and `example gtzan`.
+/// Which weights a network loads, for `example gtzan` (which chooses its representation itself).
 #[derive(Args, Clone, Default)]
 pub struct NetworkOptions {
     /// The network's weights in their original format (jukebox: the folder holding vqvae.pth.tar
     /// and prior_level_2.pth.tar; musicnn: the wheel or a checkpoint folder; clmr: the .ckpt; choi:
-    /// weights_layer4_theano.hdf5) [default: what `jukemir weights fetch` put in the cache]. For
-    /// `cluster k8s`: relative to the volume, or an absolute path inside the image.
+    /// weights_layer4_theano.hdf5) [default: what `jukemir weights fetch` put in the cache].
     #[arg(long, value_name = "PATH")]
     pub weights: Option<PathBuf>,
     /// Which published model (musicnn: MSD_musicnn_big, MSD_musicnn, MTT_musicnn).
@@ -87,82 +65,11 @@ pub struct NetworkOptions {
     pub model: Option<String>,
 }
 
-/// jukebox's options, shared by `extract` and `cluster … extract` (which passes them on).
-#[derive(Args, Clone, Default)]
-pub struct JukeboxOptions {
-    /// jukebox: the transformer layers (1–72) whose pooled activations make the vector, in this
-    /// order, e.g. 12,24,36 [default: 36, the paper's].
-    #[arg(long, value_name = "L,…", value_delimiter = ',')]
-    pub layers: Option<Vec<usize>>,
-    /// jukebox: how each layer's activations over time become one vector: mean (the paper's), max,
-    /// or none (the whole [8192, 4800] matrix, row-major).
-    #[arg(long, value_name = "HOW", value_parser = ["mean", "max", "none"])]
-    pub pool: Option<String>,
-    /// jukebox: read the prior's weight matrices from the checkpoint for every clip instead of
-    /// keeping them in memory (peak memory ~1.3 GB instead of ~6 GB; a few percent slower while the
-    /// file stays in the page cache).
-    #[arg(long)]
-    pub stream_weights: bool,
-    /// jukebox: one output folder per layer (<OUTPUT_DIR>/layer_<L>/<stem>.npy, each a vector of
-    /// 4800) instead of one vector with the chosen layers one after the other.
-    #[arg(long)]
-    pub per_layer: bool,
-    /// jukebox: run the transformer on this device: cuda or cuda:N (a build with `--features cuda`),
-    /// or cpu for the same tensor code on the CPU [default: jukemir's CPU kernels].
-    #[arg(long, value_name = "DEVICE")]
-    pub device: Option<String>,
-    /// jukebox, with --device: the dtype of the matrix products. f32 is the reference's (it widens
-    /// its fp16 weights to f32); f16 and bf16 trade ~1e-3 / ~1e-2 relative error for speed.
-    #[arg(long, value_name = "TYPE", value_parser = ["f32", "f16", "bf16"])]
-    pub compute: Option<String>,
-}
-
-impl JukeboxOptions {
-    /// The options as `jukemir extract` arguments (what a cluster task runs).
-    pub fn to_args(&self) -> Vec<String> {
-        let mut args = Vec::new();
-        if let Some(layers) = &self.layers {
-            let layers: Vec<String> = layers.iter().map(|l| l.to_string()).collect();
-            args.extend(["--layers".into(), layers.join(",")]);
-        }
-        if let Some(pool) = &self.pool {
-            args.extend(["--pool".into(), pool.clone()]);
-        }
-        if self.stream_weights {
-            args.push("--stream-weights".into());
-        }
-        if self.per_layer {
-            args.push("--per-layer".into());
-        }
-        if let Some(device) = &self.device {
-            args.extend(["--device".into(), device.clone()]);
-        }
-        if let Some(compute) = &self.compute {
-            args.extend(["--compute".into(), compute.clone()]);
-        }
-        args
-    }
-
-    /// Whether the transformer runs on a GPU (`--device cuda…`).
-    pub fn uses_gpu(&self) -> bool {
-        self.device.as_deref().is_some_and(|d| d.starts_with("cuda"))
-    }
-}
-
 pub fn run(args: ExtractArgs) -> anyhow::Result<()> {
-    let cache_root = crate::probe::resolve_cache(args.cache_dir.clone())?;
-    let options = WeightOptions {
-        weights: args.network.weights.clone(),
-        model: args.network.model.clone(),
-        cache_root,
-        layers: args.jukebox.layers.clone(),
-        pool: args.jukebox.pool.clone(),
-        stream_weights: args.jukebox.stream_weights,
-        per_layer: args.jukebox.per_layer,
-        device: args.jukebox.device.clone(),
-        compute: args.jukebox.compute.clone(),
-    };
-    let repr = representation_with(&args.representation, &options)?;
+    let Chosen { plugin, options, args } = args.chosen;
+    let context =
+        LoadContext { weights: args.weights.clone(), cache_root: crate::probe::resolve_cache(args.cache_dir)? };
+    let repr = plugin.load_with(&options, &context)?;
     let batch = Batch::resolve(args.batch_size, args.batch_idx, |var| std::env::var(var).ok())?;
     let report = extract_with_progress(repr.as_ref(), &args.input_dir, &args.output_dir, batch, args.threads)?;
     finish(&report, &args.output_dir)

@@ -2,6 +2,7 @@
 
 mod assets;
 mod bench;
+mod chosen;
 mod cluster;
 mod datasets;
 mod demo;

@@ -185,7 +185,7 @@ fn slurm_extract_defaults_follow_the_representation() {
     let (choi, warning) = script(&["choi", s(&input), "out", "--batch-size", "2"]);
     assert!(choi.contains("#SBATCH --array=0-2\n"), "{choi}");
     assert!(choi.contains("shuffled"), "{choi}");
-    assert!(warning.contains("warning: choi's batch norms"), "{warning}");
+    assert!(warning.contains("warning: choi's vectors depend on the other files of their batch"), "{warning}");
     let (_, quiet) = script(&["choi", s(&input), "out"]);
     assert!(!quiet.contains("warning"), "{quiet}");
 }

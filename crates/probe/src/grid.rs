@@ -194,9 +194,7 @@ pub fn run_configs(
             return save(i, trained);
         }
         let group: Vec<ProbeConfig> = members.iter().map(|&i| configs[i].clone()).collect();
-        train::group::train_group(&group, data, &threads, &mut |_, _| {}, &mut |j, trained| {
-            save(members[j], trained)
-        })
+        train::group::train_group(&group, data, &threads, &mut |_, _| {}, &mut |j, trained| save(members[j], trained))
     };
     pool.scope(|s| {
         for _ in 0..workers.min(units.len()) {

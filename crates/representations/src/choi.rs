@@ -22,6 +22,9 @@ pub const SECONDS: f64 = 29.0;
 pub const INPUT_SAMPLES: usize = 348_000;
 /// The reference container's `--batch_size` default.
 pub const DEFAULT_BATCH_SIZE: usize = 256;
+/// The reference's batches: the sorted listing shuffled with Python 2's `random.seed(0)`.
+pub const BATCH_DEPENDENCE: BatchDependence =
+    BatchDependence { default_batch_size: DEFAULT_BATCH_SIZE, shuffle_seed: 0 };
 
 pub struct ChoiRepresentation {
     network: ChoiConvnet,
@@ -119,7 +122,7 @@ impl Representation for ChoiRepresentation {
     }
 
     fn batch_dependence(&self) -> Option<BatchDependence> {
-        Some(BatchDependence { default_batch_size: DEFAULT_BATCH_SIZE, shuffle_seed: 0 })
+        Some(BATCH_DEPENDENCE)
     }
 
     fn extract_batch(&self, paths: &[PathBuf]) -> Result<Vec<Vec<f32>>, BatchFailure> {
@@ -131,3 +134,23 @@ impl Representation for ChoiRepresentation {
         self.from_inputs(&rows).map_err(|error| BatchFailure { file: None, error })
     }
 }
+
+pub static PLUGIN: crate::plugin::Plugin = crate::plugin::Plugin {
+    name: "choi",
+    about: "Choi et al. 2017's convnet tagger, each block averaged (160 values; batch-dependent)",
+    help: "Choi et al. 2017's Keras convnet on 29 s at 12 kHz (librosa 0.4.0's FFT resampling; shorter clips \
+           tiled), each of its 5 blocks averaged: 160 values. Weights: `jukemir weights fetch choi`, or --weights \
+           with weights_layer4_theano.hdf5 or its folder. Its batch norms use batch statistics, so a file's vector \
+           depends on its batch. As the reference did, the sorted inputs are shuffled (Python 2's random.seed(0)) \
+           and cut into batches of --batch-size (default 256; --batch-idx then picks one of these batches), each \
+           computed whole: the same folder and batch size give the reference's vectors; another folder listing \
+           gives other batches",
+    dim: crate::plugin::Dim::Fixed(160),
+    weights: Some("`jukemir weights fetch choi`, or --weights with weights_layer4_theano.hdf5 or its folder"),
+    in_paper: true,
+    batch_dependence: Some(BATCH_DEPENDENCE),
+    options: crate::plugin::no_options,
+    task: |_| crate::plugin::TaskResources { batch_size: DEFAULT_BATCH_SIZE, ..crate::plugin::DEFAULT_TASK },
+    uses_gpu: crate::plugin::cpu_only,
+    load: |_, context| Ok(Box::new(ChoiRepresentation::from_weights(&crate::weights::choi_weights(context)?)?)),
+};

@@ -71,3 +71,22 @@ impl Representation for ClmrRepresentation {
         self.from_signal(&audio.samples)
     }
 }
+
+pub static PLUGIN: crate::plugin::Plugin = crate::plugin::Plugin {
+    name: "clmr",
+    about: "CLMR's contrastive SampleCNN encoder, mean over frames (512 values)",
+    help: "CLMR's SampleCNN encoder on 59409-sample frames at 22050 Hz (the last piece dropped), mean over \
+           frames: 512 values. Weights: --weights clmr_epoch=10000.ckpt (CLMR release 2.1, \
+           clmr_magnatagatune_mlp.zip), or that file under <cache>/weights/clmr/",
+    dim: crate::plugin::Dim::Fixed(512),
+    weights: Some("--weights clmr_epoch=10000.ckpt (CLMR release 2.1), or that file under <cache>/weights/clmr/"),
+    in_paper: true,
+    batch_dependence: None,
+    options: crate::plugin::no_options,
+    task: |_| crate::plugin::DEFAULT_TASK,
+    uses_gpu: crate::plugin::cpu_only,
+    load: |_, context| {
+        let path = crate::weights::clmr_checkpoint(context)?;
+        Ok(Box::new(ClmrRepresentation::new(SampleCnn::from_checkpoint(&path)?)))
+    },
+};

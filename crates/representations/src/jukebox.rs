@@ -24,7 +24,7 @@ pub const SECONDS: usize = 25;
 pub const DEFAULT_LAYER: usize = 36;
 
 /// How the activations `[n_ctx, width]` of a layer become one vector.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Pool {
     /// Mean over time (the reference's).
     Mean,
@@ -252,3 +252,116 @@ impl Representation for JukeboxRepresentation {
         self.from_codes(&codes)
     }
 }
+
+/// The dtype of the device's matrix products (`--compute`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Compute {
+    /// The reference's (it widens its fp16 weights to f32).
+    F32,
+    /// ~1e-3 relative error.
+    F16,
+    /// ~1e-2 relative error.
+    Bf16,
+}
+
+impl From<Compute> for ComputeType {
+    fn from(compute: Compute) -> Self {
+        match compute {
+            Compute::F32 => ComputeType::F32,
+            Compute::F16 => ComputeType::F16,
+            Compute::Bf16 => ComputeType::Bf16,
+        }
+    }
+}
+
+/// jukebox's own options.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct JukeboxOptions {
+    /// The transformer layers (1–72) whose pooled activations make the vector, in this order, e.g.
+    /// 12,24,36 [default: 36, the paper's].
+    #[arg(long, value_name = "L,…", value_delimiter = ',')]
+    pub layers: Option<Vec<usize>>,
+    /// How each layer's activations over time become one vector: mean (the paper's), max, or none
+    /// (the whole [8192, 4800] matrix, row-major) [default: mean].
+    #[arg(long, value_name = "HOW", value_enum)]
+    pub pool: Option<Pool>,
+    /// Read the prior's weight matrices from the checkpoint for every clip instead of keeping them
+    /// in memory (peak memory ~1.3 GB instead of ~6 GB; a few percent slower while the file stays
+    /// in the page cache).
+    #[arg(long)]
+    pub stream_weights: bool,
+    /// One output folder per layer (<OUTPUT_DIR>/layer_<L>/<stem>.npy, each a vector of 4800)
+    /// instead of one vector with the chosen layers one after the other.
+    #[arg(long)]
+    pub per_layer: bool,
+    /// Run the transformer on this device: cuda or cuda:N (a build with `--features cuda`), or cpu
+    /// for the same tensor code on the CPU [default: jukemir's CPU kernels].
+    #[arg(long, value_name = "DEVICE")]
+    pub device: Option<String>,
+    /// With --device: the dtype of the matrix products [default: f32].
+    #[arg(long, value_name = "TYPE", value_enum, requires = "device")]
+    pub compute: Option<Compute>,
+}
+
+impl JukeboxOptions {
+    fn from_matches(matches: &clap::ArgMatches) -> Result<Self> {
+        Ok(<Self as clap::FromArgMatches>::from_arg_matches(matches)?)
+    }
+}
+
+fn load_plugin(matches: &clap::ArgMatches, context: &crate::plugin::LoadContext) -> Result<Box<dyn Representation>> {
+    use jukemir_models::torch_legacy::LegacyCheckpoint;
+    let options = JukeboxOptions::from_matches(matches)?;
+    let (vqvae_path, prior_path) = crate::weights::jukebox_checkpoints(context)?;
+    let vqvae = LegacyCheckpoint::open(&vqvae_path)?;
+    let prior = std::sync::Arc::new(LegacyCheckpoint::open(&prior_path)?);
+    let layers = options.layers.clone().unwrap_or_else(|| vec![DEFAULT_LAYER]);
+    let pool = options.pool.unwrap_or(Pool::Mean);
+    // The paper's model: OpenAI's 5B, of whose 72 prior layers the first 36 are run by default.
+    let config = JukeboxConfig {
+        prior: PriorConfig { depth: 72, ..JukeboxConfig::jukebox_5b().prior },
+        ..JukeboxConfig::jukebox_5b()
+    };
+    let mut representation =
+        JukeboxRepresentation::load(&vqvae, prior, &config, &layers, pool, options.stream_weights)?
+            .with_per_layer_outputs(options.per_layer);
+    if let Some(device) = &options.device {
+        representation = representation.on_device(device, options.compute.unwrap_or(Compute::F32).into())?;
+    }
+    Ok(Box::new(representation))
+}
+
+pub static PLUGIN: crate::plugin::Plugin = crate::plugin::Plugin {
+    name: "jukebox",
+    about: "OpenAI Jukebox 5B's prior activations at layer 36, mean over time (4800 values)",
+    help: "OpenAI Jukebox 5B as the paper ran it: 44.1 kHz, peak-normalised, first 25 s through the VQ-VAE's \
+           top-level encoder (8192 codes needed: audio under 23.78 s is an error), then the first 36 layers of the \
+           5B top prior (artist and genre unknown), mean over time: 4800 values. --device cuda runs the \
+           transformer on a GPU (build with --features cuda; --compute f16|bf16 for half-precision products). \
+           --layers/--pool choose other layers and poolings: the chosen layers' vectors stacked in one vector \
+           (layer after layer), or with --per-layer one folder per layer (layer_12/, layer_36/, …, each usable by \
+           `probe` as its own representation). Weights: OpenAI's vqvae.pth.tar and prior_level_2.pth.tar as \
+           published (legacy PyTorch format, read directly) from \
+           https://openaipublic.azureedge.net/jukebox/models/5b/, in <cache>/weights/jukebox/5b/ or the folder \
+           --weights names. Needs about 6 GB of memory (36 layers kept as float16, as the reference rounds them); \
+           minutes per clip on a CPU",
+    dim: crate::plugin::Dim::Depends("4800 per chosen layer (mean or max pooling), or 8192 × 4800 per layer with --pool none"),
+    weights: Some("`jukemir weights fetch jukebox` (OpenAI's 5B vqvae.pth.tar and prior_level_2.pth.tar), or --weights with their folder"),
+    in_paper: true,
+    batch_dependence: None,
+    options: <JukeboxOptions as clap::Args>::augment_args,
+    task: |matches| {
+        let stream = JukeboxOptions::from_matches(matches).is_ok_and(|o| o.stream_weights);
+        crate::plugin::TaskResources {
+            batch_size: 8,
+            cpus: 8,
+            mem_gib: if stream { 3 } else { 8 },
+            time: "24:00:00",
+            ..crate::plugin::DEFAULT_TASK
+        }
+    },
+    uses_gpu: |matches| {
+        JukeboxOptions::from_matches(matches).is_ok_and(|o| o.device.as_deref().is_some_and(|d| d.starts_with("cuda")))
+    },
+    load: load_plugin,
+};

@@ -149,3 +149,45 @@ impl Representation for MusicnnRepresentation {
         self.from_signal(&audio.samples)
     }
 }
+
+impl clap::ValueEnum for MusicnnModel {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Self::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.name()))
+    }
+}
+
+/// musicnn's own options.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct MusicnnOptions {
+    /// Which published model [default: MSD_musicnn_big, the paper's].
+    #[arg(long, value_enum)]
+    pub model: Option<MusicnnModel>,
+}
+
+pub static PLUGIN: crate::plugin::Plugin = crate::plugin::Plugin {
+    name: "musicnn",
+    about: "the musicnn tagger's pooled features (4194 values; 1506 for the small models)",
+    help: "the musicnn package's extractor at 16 kHz (log-mel rounded to float16, 3-s patches), mean over \
+           patches of its mean_pool and max_pool features: 4194 values for MSD_musicnn_big (the paper's, the \
+           default), 1506 for --model MSD_musicnn or MTT_musicnn. Weights: `jukemir weights fetch musicnn_big` \
+           (or musicnn for the PyPI wheel's models), or --weights with the wheel or a TensorFlow checkpoint folder",
+    dim: crate::plugin::Dim::Depends("4194 for MSD_musicnn_big, 1506 for MSD_musicnn and MTT_musicnn"),
+    weights: Some(
+        "`jukemir weights fetch musicnn_big` (or musicnn), or --weights with the wheel or a checkpoint folder",
+    ),
+    in_paper: true,
+    batch_dependence: None,
+    options: <MusicnnOptions as clap::Args>::augment_args,
+    task: |_| crate::plugin::DEFAULT_TASK,
+    uses_gpu: crate::plugin::cpu_only,
+    load: |matches, context| {
+        let options = <MusicnnOptions as clap::FromArgMatches>::from_arg_matches(matches)?;
+        let model = options.model.unwrap_or(MusicnnModel::MsdMusicnnBig);
+        let dir = crate::weights::musicnn_checkpoint(model.name(), context)?;
+        Ok(Box::new(MusicnnRepresentation::new(Musicnn::from_checkpoint(&dir, &model.config())?)))
+    },
+};

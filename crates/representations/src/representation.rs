@@ -1,6 +1,6 @@
-//! What every representation provides to the extract contract, and the registry of them.
+//! What every representation provides to the extract contract (the registry of them is
+//! [`crate::plugin`]).
 
-use crate::weights::WeightOptions;
 use std::path::{Path, PathBuf};
 
 /// A way of turning one audio file into one fixed-size float32 vector.
@@ -62,124 +62,54 @@ pub struct BatchFailure {
     pub error: anyhow::Error,
 }
 
-/// Representations that can be extracted now.
-pub const AVAILABLE: [&str; 6] = ["chroma", "mfcc", "musicnn", "clmr", "choi", "jukebox"];
-/// Representations of the paper that this build cannot extract yet.
-pub const NOT_YET_AVAILABLE: [&str; 0] = [];
-/// Representations that run a pretrained network and so need [`representation_with`].
-pub const NEED_WEIGHTS: [&str; 4] = ["musicnn", "clmr", "choi", "jukebox"];
-
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum UnknownRepresentation {
-    #[error("representation {0:?} is not implemented in this version of jukemir yet (available: {avail})", avail = AVAILABLE.join(", "))]
-    NotYetAvailable(String),
-    #[error("unknown representation {0:?} (available: {avail})", avail = AVAILABLE.join(", "))]
-    Unknown(String),
-    #[error("representation {0:?} runs a pretrained network: load it with its weights (representation_with)")]
-    NeedsWeights(String),
-}
-
-/// Look a representation that needs no weights up by its command-line name.
-pub fn representation(name: &str) -> Result<Box<dyn Representation>, UnknownRepresentation> {
-    use crate::handcrafted::{Handcrafted, HandcraftedFeature};
-    match name {
-        "chroma" => Ok(Box::new(Handcrafted::new(HandcraftedFeature::Chroma))),
-        "mfcc" => Ok(Box::new(Handcrafted::new(HandcraftedFeature::Mfcc))),
-        other if NEED_WEIGHTS.contains(&other) => Err(UnknownRepresentation::NeedsWeights(other.into())),
-        other if NOT_YET_AVAILABLE.contains(&other) => Err(UnknownRepresentation::NotYetAvailable(other.into())),
-        other => Err(UnknownRepresentation::Unknown(other.into())),
-    }
-}
-
-/// Any available representation, loading the weights of network ones as `options` says.
-pub fn representation_with(name: &str, options: &WeightOptions) -> anyhow::Result<Box<dyn Representation>> {
-    use crate::musicnn::{MusicnnModel, MusicnnRepresentation};
-    use anyhow::Context;
-    if name != "jukebox"
-        && (options.layers.is_some()
-            || options.pool.is_some()
-            || options.stream_weights
-            || options.per_layer
-            || options.device.is_some()
-            || options.compute.is_some())
-    {
-        anyhow::bail!("--layers, --pool, --per-layer, --stream-weights, --device and --compute apply to jukebox only");
-    }
-    match name {
-        "musicnn" => {
-            let model_name = options.model.as_deref().unwrap_or(MusicnnModel::MsdMusicnnBig.name());
-            let model = MusicnnModel::from_name(model_name).with_context(|| {
-                let names: Vec<_> = MusicnnModel::ALL.iter().map(|m| m.name()).collect();
-                format!("unknown musicnn model {model_name:?} (known: {})", names.join(", "))
-            })?;
-            let dir = crate::weights::musicnn_checkpoint(model.name(), options)?;
-            let network = jukemir_models::musicnn::Musicnn::from_checkpoint(&dir, &model.config())?;
-            Ok(Box::new(MusicnnRepresentation::new(network)))
-        }
-        "clmr" => {
-            if let Some(model) = &options.model {
-                anyhow::bail!("clmr has one model; --model {model:?} does not apply");
-            }
-            let path = crate::weights::clmr_checkpoint(options)?;
-            let encoder = jukemir_models::sample_cnn::SampleCnn::from_checkpoint(&path)?;
-            Ok(Box::new(crate::clmr::ClmrRepresentation::new(encoder)))
-        }
-        "choi" => {
-            if let Some(model) = &options.model {
-                anyhow::bail!("choi has one model; --model {model:?} does not apply");
-            }
-            let path = crate::weights::choi_weights(options)?;
-            Ok(Box::new(crate::choi::ChoiRepresentation::from_weights(&path)?))
-        }
-        "jukebox" => {
-            use crate::jukebox::{JukeboxConfig, JukeboxRepresentation, Pool, DEFAULT_LAYER};
-            use jukemir_models::torch_legacy::LegacyCheckpoint;
-            if let Some(model) = &options.model {
-                anyhow::bail!("jukebox runs the 5B model; --model {model:?} does not apply");
-            }
-            let (vqvae_path, prior_path) = crate::weights::jukebox_checkpoints(options)?;
-            let vqvae = LegacyCheckpoint::open(&vqvae_path)?;
-            let prior = std::sync::Arc::new(LegacyCheckpoint::open(&prior_path)?);
-            let layers = options.layers.clone().unwrap_or_else(|| vec![DEFAULT_LAYER]);
-            let pool = Pool::from_name(options.pool.as_deref().unwrap_or("mean"))?;
-            let config = JukeboxConfig {
-                prior: jukemir_models::jukebox::prior::PriorConfig { depth: 72, ..JukeboxConfig::jukebox_5b().prior },
-                ..JukeboxConfig::jukebox_5b()
-            };
-            let stream = options.stream_weights;
-            let mut representation = JukeboxRepresentation::load(&vqvae, prior, &config, &layers, pool, stream)?
-                .with_per_layer_outputs(options.per_layer);
-            match (&options.device, &options.compute) {
-                (Some(device), compute) => {
-                    use jukemir_models::jukebox::device_prior::ComputeType;
-                    let compute = ComputeType::from_name(compute.as_deref().unwrap_or("f32"))?;
-                    representation = representation.on_device(device, compute)?;
-                }
-                (None, Some(_)) => anyhow::bail!("--compute applies with --device (the CPU kernels compute in f32)"),
-                (None, None) => {}
-            }
-            Ok(Box::new(representation))
-        }
-        other => {
-            if options.weights.is_some() || options.model.is_some() {
-                anyhow::bail!("{other} has no weights: --weights and --model do not apply");
-            }
-            Ok(representation(other)?)
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::plugin::{load, names, plugin, LoadContext, PLUGINS};
 
     #[test]
-    fn registry_knows_available_and_planned_names() {
-        for name in AVAILABLE.into_iter().filter(|n| !NEED_WEIGHTS.contains(n)) {
-            assert_eq!(representation(name).unwrap().name(), name);
+    fn the_registry_loads_what_needs_no_weights_and_names_what_it_knows() {
+        assert_eq!(names(), ["chroma", "mfcc", "choi", "musicnn", "clmr", "jukebox"]);
+        for p in PLUGINS.iter().filter(|p| p.weights.is_none()) {
+            assert_eq!(load(p.name, &[], &LoadContext::default()).unwrap().name(), p.name);
         }
-        assert!(matches!(representation("musicnn"), Err(UnknownRepresentation::NeedsWeights(_))));
-        assert!(matches!(representation("jukebox"), Err(UnknownRepresentation::NeedsWeights(_))));
-        assert!(matches!(representation("nope"), Err(UnknownRepresentation::Unknown(_))));
+        let err = plugin("nope").unwrap_err().to_string();
+        assert!(err.contains("unknown representation \"nope\"") && err.contains("jukebox"), "{err}");
+        let context = LoadContext { weights: Some("w.bin".into()), ..Default::default() };
+        let err = format!("{:#}", load("mfcc", &[], &context).err().unwrap());
+        assert!(err.contains("mfcc has no weights: --weights w.bin does not apply"), "{err}");
+        let err = format!("{:#}", load("chroma", &["--layers", "3"], &LoadContext::default()).err().unwrap());
+        assert!(err.contains("chroma") && err.contains("--layers"), "{err}");
+    }
+
+    /// Options given on a command line come back as words that parse to the same options (what a
+    /// cluster task is given), whatever kind of argument each is.
+    #[test]
+    fn options_round_trip_through_words() {
+        let jukebox = plugin("jukebox").unwrap();
+        let words = ["--layers", "12,36", "--stream-weights", "--pool", "max", "--device", "cpu", "--compute", "bf16"];
+        let matches = jukebox.parse_options(words).unwrap();
+        let again = jukebox.options_as_words(&matches);
+        assert_eq!(
+            again,
+            ["--layers", "12,36", "--pool", "max", "--stream-weights", "--device", "cpu", "--compute", "bf16"]
+        );
+        assert_eq!(jukebox.options_as_words(&jukebox.parse_options(&again).unwrap()), again);
+        assert!(jukebox.options_as_words(&jukebox.parse_options::<_, &str>([]).unwrap()).is_empty());
+        let musicnn = plugin("musicnn").unwrap();
+        let matches = musicnn.parse_options(["--model", "MTT_musicnn"]).unwrap();
+        assert_eq!(musicnn.options_as_words(&matches), ["--model", "MTT_musicnn"]);
+        assert!(musicnn.parse_options(["--model", "MSD_big"]).is_err());
+    }
+
+    #[test]
+    fn cluster_resources_follow_the_options() {
+        let jukebox = plugin("jukebox").unwrap();
+        assert_eq!((jukebox.task)(&jukebox.parse_options(["--stream-weights"]).unwrap()).mem_gib, 3);
+        assert_eq!((jukebox.task)(&jukebox.parse_options::<_, &str>([]).unwrap()).mem_gib, 8);
+        assert!((jukebox.uses_gpu)(&jukebox.parse_options(["--device", "cuda:1"]).unwrap()));
+        assert!(!(jukebox.uses_gpu)(&jukebox.parse_options(["--device", "cpu"]).unwrap()));
+        let choi = plugin("choi").unwrap();
+        assert_eq!((choi.task)(&choi.parse_options::<_, &str>([]).unwrap()).batch_size, 256);
+        assert_eq!(choi.batch_dependence.map(|b| b.default_batch_size), Some(256));
     }
 }

@@ -4,30 +4,7 @@
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 
-/// Where a representation looks for its weights.
-#[derive(Debug, Clone, Default)]
-pub struct WeightOptions {
-    /// `--weights`: a file or folder in the network's original format.
-    pub weights: Option<PathBuf>,
-    /// `--model`: which published model, for representations that have several.
-    pub model: Option<String>,
-    /// The cache root; weights fetched by `jukemir weights fetch` live under `<cache>/weights/`.
-    pub cache_root: PathBuf,
-    /// `--layers` (jukebox): 1-based transformer layers whose pooled activations make the vector.
-    pub layers: Option<Vec<usize>>,
-    /// `--pool` (jukebox): `mean`, `max` or `none`.
-    pub pool: Option<String>,
-    /// `--stream-weights` (jukebox): read the prior's weight matrices for every clip instead of
-    /// keeping them in memory.
-    pub stream_weights: bool,
-    /// `--per-layer` (jukebox): one output folder per layer instead of one concatenated vector.
-    pub per_layer: bool,
-    /// `--device` (jukebox): run the transformer as candle tensors on this device (`cuda`, `cuda:N`,
-    /// or `cpu` for the tensor formulation on the CPU) instead of on jukemir's CPU kernels.
-    pub device: Option<String>,
-    /// `--compute` (jukebox, with `--device`): the dtype of the matrix products: f32, f16 or bf16.
-    pub compute: Option<String>,
-}
+pub use crate::plugin::LoadContext;
 
 /// The file name of the musicnn wheel in the cache.
 pub const MUSICNN_WHEEL: &str = "musicnn-0.1.0-py3-none-any.whl";
@@ -74,7 +51,7 @@ fn unpack_from_wheel(wheel: &Path, model: &str, cache_root: &Path) -> Result<Pat
 /// `--weights` may be the wheel, a checkpoint folder (holding `.index`), or a folder with one
 /// subfolder per model (the `musicnn` package's layout). Without it: `<cache>/weights/musicnn/<model>/`,
 /// else the wheel in `<cache>/weights/musicnn/`.
-pub fn musicnn_checkpoint(model: &str, options: &WeightOptions) -> Result<PathBuf> {
+pub fn musicnn_checkpoint(model: &str, options: &LoadContext) -> Result<PathBuf> {
     if let Some(path) = &options.weights {
         if path.is_file() {
             return unpack_from_wheel(path, model, &options.cache_root);
@@ -110,7 +87,7 @@ pub fn musicnn_checkpoint(model: &str, options: &WeightOptions) -> Result<PathBu
 
 /// The CLMR checkpoint: `--weights` (the `.ckpt`, or a folder holding `clmr_epoch=10000.ckpt` as
 /// the release's zip unpacks), else `<cache>/weights/clmr/clmr_epoch=10000.ckpt`.
-pub fn clmr_checkpoint(options: &WeightOptions) -> Result<PathBuf> {
+pub fn clmr_checkpoint(options: &LoadContext) -> Result<PathBuf> {
     const NAME: &str = "clmr_epoch=10000.ckpt";
     let candidates = match &options.weights {
         Some(path) if path.is_file() => return Ok(path.clone()),
@@ -132,7 +109,7 @@ pub const CHOI_WEIGHTS: &str = "weights_layer4_theano.hdf5";
 /// Choi's Keras weights: `--weights` (the `.hdf5` file, or the folder holding the five
 /// `weights_layer{0..4}_theano.hdf5`), else `<cache>/weights/choi/`. The reference loads one file
 /// per layer; they hold identical values, so only `weights_layer4_theano.hdf5` is needed.
-pub fn choi_weights(options: &WeightOptions) -> Result<PathBuf> {
+pub fn choi_weights(options: &LoadContext) -> Result<PathBuf> {
     let candidate = match &options.weights {
         Some(path) if path.is_file() => return Ok(path.clone()),
         Some(path) => path.join(CHOI_WEIGHTS),
@@ -159,7 +136,7 @@ pub const JUKEBOX_URL: &str = "https://openaipublic.azureedge.net/jukebox/models
 
 /// The folder holding Jukebox's `vqvae.pth.tar` and `prior_level_2.pth.tar`: `--weights`, else
 /// `<cache>/weights/jukebox/5b/`.
-pub fn jukebox_checkpoints(options: &WeightOptions) -> Result<(PathBuf, PathBuf)> {
+pub fn jukebox_checkpoints(options: &LoadContext) -> Result<(PathBuf, PathBuf)> {
     let dir = match &options.weights {
         Some(path) if path.is_file() => {
             bail!(

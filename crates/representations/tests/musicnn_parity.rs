@@ -3,7 +3,8 @@
 //! container's code (`tools/reference/gen_musicnn_fixtures.py`: TensorFlow 2.15, librosa 0.7.0).
 
 use jukemir_representations::musicnn::{log_mel, mel_spectrogram, N_MELS};
-use jukemir_representations::{representation_with, WeightOptions};
+use jukemir_representations::plugin::load;
+use jukemir_representations::LoadContext;
 use ndarray::{Array1, Array3};
 use ndarray_npy::ReadNpyExt;
 use std::path::{Path, PathBuf};
@@ -44,13 +45,8 @@ fn representations_of_real_clips_match_the_reference_container() {
     }
     let cache = tempfile::tempdir().unwrap();
     for model in ["MSD_musicnn", "MTT_musicnn"] {
-        let options = WeightOptions {
-            weights: Some(wheel.clone()),
-            model: Some(model.into()),
-            cache_root: cache.path().to_path_buf(),
-            ..Default::default()
-        };
-        let repr = representation_with("musicnn", &options).unwrap();
+        let context = LoadContext { weights: Some(wheel.clone()), cache_root: cache.path().to_path_buf() };
+        let repr = load("musicnn", &["--model", model], &context).unwrap();
         assert_eq!(repr.dim(), 1506);
         for (file, stem) in [
             ("musicnn/TRWJAZW128F42760DD_test.mp3", "TRWJAZW128F42760DD_test"),
@@ -72,22 +68,16 @@ fn representations_of_real_clips_match_the_reference_container() {
 #[test]
 fn missing_weights_and_short_audio_say_what_to_do() {
     let cache = tempfile::tempdir().unwrap();
-    let options = WeightOptions { cache_root: cache.path().to_path_buf(), ..Default::default() };
-    let err = representation_with("musicnn", &options).err().unwrap().to_string();
+    let context = LoadContext { cache_root: cache.path().to_path_buf(), ..Default::default() };
+    let err = format!("{:#}", load("musicnn", &[], &context).err().unwrap());
     assert!(err.contains("jukemir weights fetch musicnn_big") && err.contains("--model MSD_musicnn"), "{err}");
-    let options = WeightOptions { model: Some("MSD_big".into()), ..options };
-    let err = representation_with("musicnn", &options).err().unwrap().to_string();
-    assert!(err.contains("unknown musicnn model"), "{err}");
+    let err = format!("{:#}", load("musicnn", &["--model", "MSD_big"], &context).err().unwrap());
+    assert!(err.contains("MSD_big") && err.contains("MSD_musicnn_big, MSD_musicnn, MTT_musicnn"), "{err}");
 
     let wheel = repo("../shared/weights/musicnn-0.1.0-py3-none-any.whl");
     if wheel.is_file() {
-        let options = WeightOptions {
-            weights: Some(wheel),
-            model: Some("MSD_musicnn".into()),
-            cache_root: cache.path().to_path_buf(),
-            ..Default::default()
-        };
-        let repr = representation_with("musicnn", &options).unwrap();
+        let context = LoadContext { weights: Some(wheel), cache_root: cache.path().to_path_buf() };
+        let repr = load("musicnn", &["--model", "MSD_musicnn"], &context).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let short = dir.path().join("short.wav");
         let spec = hound::WavSpec {

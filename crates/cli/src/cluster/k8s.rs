@@ -2,7 +2,7 @@
 
 use super::yaml::{self, map, str, strs, Node};
 use super::{
-    emit_grid, extract_defaults, grid_comments, grid_tasks, invocation, text, write_output, ExtractSpec, GridSpec,
+    emit_grid, grid_comments, grid_tasks, invocation, text, write_output, ExtractPaths, ExtractSpec, GridSpec,
     Resources, TaskPaths, GRID_DEFAULTS,
 };
 use anyhow::{bail, ensure, Context};
@@ -67,8 +67,15 @@ pub struct K8sOptions {
 
 #[derive(Args)]
 pub struct ExtractArgs {
+    #[command(subcommand)]
+    chosen: crate::chosen::Chosen<ExtractRest>,
+}
+
+/// `cluster k8s extract <representation>`'s own arguments.
+#[derive(Args)]
+pub struct ExtractRest {
     #[command(flatten)]
-    spec: ExtractSpec,
+    paths: ExtractPaths,
     /// The cache folder (weights), relative to the volume ("." is the volume itself); the pods get
     /// it as JUKEMIR_CACHE_DIR.
     #[arg(long, value_name = "DIR", default_value = ".")]
@@ -301,10 +308,11 @@ fn submit_comments(name: &str, options: &K8sOptions) -> Vec<String> {
 }
 
 pub fn extract(args: ExtractArgs) -> anyhow::Result<()> {
-    let spec = &args.spec;
+    let crate::chosen::Chosen { plugin, options: chosen_options, args } = args.chosen;
+    let spec = &ExtractSpec::new(plugin, chosen_options, args.paths);
     let options = &args.k8s;
     let volume = Volume::new(options)?;
-    let defaults = extract_defaults(&spec.representation, spec.jukebox.stream_weights);
+    let defaults = spec.defaults();
     let chosen = args.resources.choose(&defaults)?;
     let input = volume.relative(&spec.input_dir, "INPUT_DIR")?;
     let output = volume.relative(&spec.output_dir, "OUTPUT_DIR")?;
@@ -319,7 +327,7 @@ pub fn extract(args: ExtractArgs) -> anyhow::Result<()> {
     }
     let plan = spec.plan(&defaults, &local_input, args.num_inputs)?;
     // Relative weights are on the volume; absolute ones are paths inside the image.
-    let weights = spec.network.weights.as_ref().map(|w| if w.is_absolute() { text(w) } else { volume.in_container(w) });
+    let weights = spec.weights.as_ref().map(|w| if w.is_absolute() { text(w) } else { volume.in_container(w) });
     let (container_input, container_output, container_cache) =
         (volume.in_container(&input), volume.in_container(&output), volume.in_container(&cache));
     let paths = TaskPaths {

@@ -34,8 +34,11 @@ pub const COLUMNS: [Column; 6] = [
 
 pub const TASKS: [&str; 4] = ["tagging", "genre", "key", "emotion"];
 
-/// The paper's representations in its table order; others follow alphabetically.
-pub const PAPER_ORDER: [&str; 6] = ["chroma", "mfcc", "choi", "musicnn", "clmr", "jukebox"];
+/// The paper's representations in its table order (the registry's, where they come first); the
+/// report lists others after them, alphabetically.
+pub fn paper_order() -> Vec<&'static str> {
+    jukemir_representations::PLUGINS.iter().filter(|p| p.in_paper).map(|p| p.name).collect()
+}
 
 /// One row: a representation's six metrics as fractions (the table shows percentages).
 #[derive(Debug, Clone, PartialEq)]
@@ -73,7 +76,8 @@ pub struct Report {
 }
 
 fn representation_rank(name: &str) -> (usize, String) {
-    (PAPER_ORDER.iter().position(|p| *p == name).unwrap_or(PAPER_ORDER.len()), name.to_string())
+    let order = paper_order();
+    (order.iter().position(|p| *p == name).unwrap_or(order.len()), name.to_string())
 }
 
 /// Representations that have saved probes for `dataset`.

@@ -39,36 +39,37 @@ pub fn write_wav_pcm16(path: impl AsRef<Path>, audio: &Audio) -> Result<(), Audi
     if audio.sample_rate == 0 {
         return Err(fail("sample rate is 0".into()));
     }
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let stem = path.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&jukemir_fs::temp_prefix(&stem))
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(|e| AudioError::io(path, e))?;
-
     let spec = hound::WavSpec {
         channels,
         sample_rate: audio.sample_rate,
         bits_per_sample: 16,
         sample_format: hound::SampleFormat::Int,
     };
-    {
-        let mut writer =
-            hound::WavWriter::new(BufWriter::new(tmp.as_file_mut()), spec).map_err(|e| fail(e.to_string()))?;
+    jukemir_fs::write_atomically(path, |file| {
+        let mut writer = hound::WavWriter::new(BufWriter::new(file), spec).map_err(WavWrite::Encode)?;
         let mut samples = writer.get_i16_writer(n);
         for &x in &audio.samples {
             samples.write_sample(f32_to_i16(x));
         }
-        samples.flush().map_err(|e| fail(e.to_string()))?;
-        writer.finalize().map_err(|e| fail(e.to_string()))?;
+        samples.flush().map_err(WavWrite::Encode)?;
+        writer.finalize().map_err(WavWrite::Encode)
+    })
+    .map_err(|e| match e {
+        WavWrite::Io(e) => AudioError::io(path, e),
+        WavWrite::Encode(e) => fail(e.to_string()),
+    })
+}
+
+/// Why writing a WAV failed: the file system, or the encoder.
+enum WavWrite {
+    Io(std::io::Error),
+    Encode(hound::Error),
+}
+
+impl From<std::io::Error> for WavWrite {
+    fn from(error: std::io::Error) -> Self {
+        WavWrite::Io(error)
     }
-    tmp.as_file().sync_all().map_err(|e| AudioError::io(path, e))?;
-    tmp.persist(path).map_err(|e| AudioError::io(path, e.error))?;
-    Ok(())
 }
 
 #[cfg(test)]

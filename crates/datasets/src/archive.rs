@@ -136,6 +136,12 @@ enum WriteFailure {
     },
 }
 
+impl From<std::io::Error> for WriteFailure {
+    fn from(error: std::io::Error) -> Self {
+        WriteFailure::Write(error)
+    }
+}
+
 fn failure(e: WriteFailure, archive: &Path, member: &str, target: &Path) -> ArchiveError {
     let corrupt = |reason: String| ArchiveError::Corrupt { path: archive.to_path_buf(), reason };
     match e {
@@ -167,28 +173,23 @@ fn write_member(reader: &mut impl Read, target: &Path, declared: u64) -> Result<
             return Err(WriteFailure::Space { needed: declared, available });
         }
     }
-    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&jukemir_fs::temp_prefix(&name))
-        .tempfile_in(dir)
-        .map_err(WriteFailure::Write)?;
-    let mut buf = vec![0u8; 1 << 16];
-    let mut written = 0u64;
-    loop {
-        let n = match reader.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(WriteFailure::Read(e)),
-        };
-        written += n as u64;
-        if written > declared {
-            return Err(WriteFailure::Longer { declared });
+    jukemir_fs::write_atomically(target, |file| {
+        let mut buf = vec![0u8; 1 << 16];
+        let mut written = 0u64;
+        loop {
+            let n = match reader.read(&mut buf) {
+                Ok(0) => return Ok(()),
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(WriteFailure::Read(e)),
+            };
+            written += n as u64;
+            if written > declared {
+                return Err(WriteFailure::Longer { declared });
+            }
+            std::io::Write::write_all(file, &buf[..n]).map_err(WriteFailure::Write)?;
         }
-        std::io::Write::write_all(&mut tmp, &buf[..n]).map_err(WriteFailure::Write)?;
-    }
-    tmp.persist(target).map_err(|e| WriteFailure::Write(e.error))?;
-    Ok(())
+    })
 }
 
 /// `Read + Seek` over files that are consecutive byte ranges of one stream (a split archive),

@@ -9,8 +9,9 @@
 //! dim. Missing uids are an error that lists them; uids the metadata does not know are reported and
 //! not written.
 //!
-//! Files are unpacked into a hidden staging folder beside the output, checked, and only then renamed
-//! into place, so a corrupt or incomplete archive leaves an earlier good unpacking untouched.
+//! Files are unpacked into a hidden staging folder beside the output, checked, and only then does
+//! the staging folder replace the output folder (`jukemir_fs::write_dir_atomically`), so a corrupt
+//! or incomplete archive leaves an earlier good unpacking untouched.
 
 use crate::archive::ArchiveError;
 use anyhow::{bail, Context};
@@ -66,59 +67,50 @@ pub fn unpack_precomputed(archive: &Path, meta_json: &Path, out_dir: &Path) -> a
     if is_unpacked(&uids, out_dir) {
         return Ok(Unpacked::default());
     }
-    std::fs::create_dir_all(out_dir).with_context(|| format!("cannot create {}", out_dir.display()))?;
     let parent = out_dir.parent().unwrap_or(out_dir);
     jukemir_fs::remove_stale_temporaries(parent)
         .with_context(|| format!("cannot clear stale staging folders from {}", parent.display()))?;
-    let name = out_dir.file_name().map_or("precomputed".into(), |n| n.to_string_lossy().into_owned());
-    let staging = tempfile::Builder::new()
-        .prefix(&jukemir_fs::temp_prefix(&format!("unpacking-{name}")))
-        .tempdir_in(parent)
-        .with_context(|| format!("cannot create a staging folder in {}", parent.display()))?;
-
     let mut found = Unpacked::default();
-    let mut seen = HashSet::new();
-    read_members(archive, &mut |member, entry| {
-        let file_name = Path::new(member).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let Some(uid) = file_name.strip_suffix(".npy").filter(|u| !u.is_empty() && !u.starts_with("._")) else {
-            found.ignored.push(member.to_string());
-            return Ok(());
-        };
-        if !uids.contains(uid) {
-            found.extra.push(uid.to_string());
-            return Ok(());
+    jukemir_fs::write_dir_atomically(out_dir, |staging| -> anyhow::Result<()> {
+        let mut seen = HashSet::new();
+        read_members(archive, &mut |member, entry| {
+            let file_name = Path::new(member).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let Some(uid) = file_name.strip_suffix(".npy").filter(|u| !u.is_empty() && !u.starts_with("._")) else {
+                found.ignored.push(member.to_string());
+                return Ok(());
+            };
+            if !uids.contains(uid) {
+                found.extra.push(uid.to_string());
+                return Ok(());
+            }
+            if !seen.insert(uid.to_string()) {
+                bail!("{} holds uid {uid} twice (the second as {member:?})", archive.display());
+            }
+            let staged = staging.join(&file_name);
+            let mut out =
+                File::create(&staged).map_err(|source| ArchiveError::Write { path: staged.clone(), source })?;
+            std::io::copy(entry, &mut out)
+                .map_err(|e| ArchiveError::Corrupt { path: archive.to_path_buf(), reason: format!("{member}: {e}") })?;
+            drop(out);
+            let vector = jukemir_representations::npy_io::read_vector(&staged)
+                .with_context(|| format!("member {member:?} of {}", archive.display()))?;
+            check_vector(&vector, &mut found.dim).with_context(|| format!("member {member:?} of {}", archive.display()))
+        })?;
+        let missing: Vec<&String> = uids.iter().filter(|uid| !seen.contains(*uid)).collect();
+        if !missing.is_empty() {
+            bail!(
+                "{} lacks {} of the {} uids of {} (e.g. {}); nothing was written to {} (is it the archive for this \
+                 dataset?)",
+                archive.display(),
+                missing.len(),
+                uids.len(),
+                meta_json.display(),
+                listed(&missing),
+                out_dir.display()
+            );
         }
-        if !seen.insert(uid.to_string()) {
-            bail!("{} holds uid {uid} twice (the second as {member:?})", archive.display());
-        }
-        let staged = staging.path().join(&file_name);
-        let mut out = File::create(&staged).map_err(|source| ArchiveError::Write { path: staged.clone(), source })?;
-        std::io::copy(entry, &mut out)
-            .map_err(|e| ArchiveError::Corrupt { path: archive.to_path_buf(), reason: format!("{member}: {e}") })?;
-        drop(out);
-        let vector = jukemir_representations::npy_io::read_vector(&staged)
-            .with_context(|| format!("member {member:?} of {}", archive.display()))?;
-        check_vector(&vector, &mut found.dim).with_context(|| format!("member {member:?} of {}", archive.display()))
+        Ok(())
     })?;
-
-    let missing: Vec<&String> = uids.iter().filter(|uid| !seen.contains(*uid)).collect();
-    if !missing.is_empty() {
-        bail!(
-            "{} lacks {} of the {} uids of {} (e.g. {}); nothing was written to {} (is it the archive for this dataset?)",
-            archive.display(),
-            missing.len(),
-            uids.len(),
-            meta_json.display(),
-            listed(&missing),
-            out_dir.display()
-        );
-    }
-    for uid in &uids {
-        let file_name = format!("{uid}.npy");
-        let target = out_dir.join(&file_name);
-        std::fs::rename(staging.path().join(&file_name), &target)
-            .with_context(|| format!("cannot move the unpacked vector into {}", target.display()))?;
-    }
     found.written = uids.len();
     found.extra.sort();
     Ok(found)

@@ -10,6 +10,24 @@
 
 use std::path::{Path, PathBuf};
 
+/// Write `path` so that it is either absent, its old contents or the complete new file: `write`
+/// fills a hidden temporary (named by [`temp_prefix`]) in the same folder (created if missing),
+/// which is synced to disk and only then renamed over `path`. On any error the temporary is
+/// removed and `path` is untouched. The one place jukemir writes an output.
+pub fn write_atomically<E: From<std::io::Error>>(
+    path: &Path,
+    write: impl FnOnce(&mut std::fs::File) -> Result<(), E>,
+) -> Result<(), E> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut tmp = tempfile::Builder::new().prefix(&temp_prefix(&name)).suffix(".tmp").tempfile_in(dir)?;
+    write(tmp.as_file_mut())?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
 const MARKER: &str = ".jukemir";
 
 fn host() -> String {
@@ -24,6 +42,39 @@ fn host() -> String {
     } else {
         name
     }
+}
+
+/// Replace the folder `dir` as a whole: `fill` writes the new contents into a hidden staging
+/// folder beside it; its files are synced, any old `dir` is moved aside, and the staging folder is
+/// renamed to `dir` (the old one is then deleted). A reader sees the old folder or the complete
+/// new one; on any error `dir` is untouched and the staging folder removed.
+pub fn write_dir_atomically<E: From<std::io::Error>>(
+    dir: &Path,
+    fill: impl FnOnce(&Path) -> Result<(), E>,
+) -> Result<(), E> {
+    let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent)?;
+    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let staging = tempfile::Builder::new().prefix(&temp_prefix(&name)).tempdir_in(parent)?;
+    fill(staging.path())?;
+    for entry in std::fs::read_dir(staging.path())? {
+        let entry = entry?;
+        if entry.file_type()?.is_file() {
+            std::fs::File::open(entry.path())?.sync_all()?;
+        }
+    }
+    // A folder cannot be renamed over a non-empty one: move the old one aside first.
+    let old = match dir.exists() {
+        true => {
+            let old = tempfile::Builder::new().prefix(&temp_prefix(&format!("{name}.old"))).tempdir_in(parent)?;
+            std::fs::rename(dir, old.path().join(&name))?;
+            Some(old)
+        }
+        false => None,
+    };
+    std::fs::rename(staging.keep(), dir)?;
+    drop(old);
+    Ok(())
 }
 
 /// The prefix for a temporary that stands for `name` while it is written: hidden, and naming this
@@ -129,5 +180,47 @@ mod tests {
             assert!(dir.path().join(kept).exists(), "{kept}");
         }
         assert!(remove_stale_temporaries(&dir.path().join("missing")).unwrap().is_empty());
+    }
+
+    #[test]
+    fn atomic_writes_replace_whole_files_or_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/out.bin");
+        super::write_atomically(&path, |f| std::io::Write::write_all(f, b"first")).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"first");
+        let failed: std::io::Result<()> = super::write_atomically(&path, |f| {
+            std::io::Write::write_all(f, b"half")?;
+            Err(std::io::Error::other("disk on fire"))
+        });
+        assert_eq!(failed.unwrap_err().to_string(), "disk on fire");
+        assert_eq!(std::fs::read(&path).unwrap(), b"first");
+        assert_eq!(std::fs::read_dir(path.parent().unwrap()).unwrap().count(), 1, "no temporary left");
+    }
+
+    #[test]
+    fn folders_are_replaced_whole_or_not_at_all() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("probe");
+        let fill = |files: &'static [&'static str]| {
+            move |staging: &Path| -> std::io::Result<()> {
+                files.iter().try_for_each(|f| std::fs::write(staging.join(f), f.as_bytes()))
+            }
+        };
+        super::write_dir_atomically(&dir, fill(&["a", "b"])).unwrap();
+        super::write_dir_atomically(&dir, fill(&["c"])).unwrap();
+        let names = |d: &Path| {
+            let mut n: Vec<String> =
+                std::fs::read_dir(d).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+            n.sort();
+            n
+        };
+        assert_eq!(names(&dir), ["c"]);
+        let failed: std::io::Result<()> = super::write_dir_atomically(&dir, |staging| {
+            std::fs::write(staging.join("d"), "d")?;
+            Err(std::io::Error::other("no"))
+        });
+        assert!(failed.is_err());
+        assert_eq!(names(&dir), ["c"]);
+        assert_eq!(names(root.path()), ["probe"], "nothing left beside it");
     }
 }

@@ -93,17 +93,11 @@ pub fn check_npy_header(file: &mut (impl Read + Seek), file_len: u64, elem_size:
 /// file, or the complete new file: the bytes go to a hidden temporary file in the same directory,
 /// are flushed to disk, and only then renamed over `path`.
 pub fn write_vector_atomic(path: &Path, values: &[f32]) -> std::io::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = tempfile::Builder::new().prefix(&jukemir_fs::temp_prefix(&name)).suffix(".tmp").tempfile_in(dir)?;
-    {
-        let mut writer = BufWriter::new(tmp.as_file());
+    jukemir_fs::write_atomically(path, |file| {
+        let mut writer = BufWriter::new(file);
         Array1::from(values.to_vec()).write_npy(&mut writer).map_err(std::io::Error::other)?;
-        writer.flush()?;
-    }
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
+        writer.flush()
+    })
 }
 
 #[cfg(test)]

@@ -66,6 +66,28 @@ pub struct BatchFailure {
 mod tests {
     use crate::plugin::{load, names, plugin, LoadContext, PLUGINS};
 
+    /// Every plug-in describes itself fully: the help texts, the dim and the weights note are what
+    /// `extract --help`, the cluster defaults and the docs are generated from.
+    #[test]
+    fn every_plugin_is_fully_described() {
+        let mut seen = std::collections::HashSet::new();
+        for p in PLUGINS {
+            assert!(seen.insert(p.name), "{} is registered twice", p.name);
+            assert!(
+                !p.name.is_empty() && p.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            );
+            assert!(p.about.len() >= 20 && !p.about.contains('\n'), "{}: about {:?}", p.name, p.about);
+            assert!(p.help.len() >= 60, "{}: help {:?}", p.name, p.help);
+            match p.dim {
+                crate::plugin::Dim::Fixed(d) => assert!(d > 0, "{}", p.name),
+                crate::plugin::Dim::Depends(how) => assert!(!how.is_empty(), "{}", p.name),
+            }
+            assert!(p.weights.is_none_or(|w| !w.is_empty()), "{}", p.name);
+            let matches = p.parse_options::<_, &str>([]).unwrap();
+            assert!((p.task)(&matches).batch_size >= 1 && (p.task)(&matches).cpus >= 1, "{}", p.name);
+        }
+    }
+
     #[test]
     fn the_registry_loads_what_needs_no_weights_and_names_what_it_knows() {
         assert_eq!(names(), ["chroma", "mfcc", "choi", "musicnn", "clmr", "jukebox"]);

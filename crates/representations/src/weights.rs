@@ -24,25 +24,25 @@ fn unpack_from_wheel(wheel: &Path, model: &str, cache_root: &Path) -> Result<Pat
     }
     let open = || format!("cannot read the musicnn wheel {}", wheel.display());
     let mut zip = zip::ZipArchive::new(std::fs::File::open(wheel).with_context(open)?).with_context(open)?;
-    let parent = target.parent().expect("has a parent");
-    std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
-    let staging = tempfile::Builder::new().prefix(&format!(".{model}.")).tempdir_in(parent)?;
-    for name in [".index", ".data-00000-of-00001"] {
-        let member = format!("musicnn/{model}/{name}");
-        let mut entry = match zip.by_name(&member) {
-            Ok(entry) => entry,
-            Err(zip::result::ZipError::FileNotFound) => {
-                bail!(
-                    "{} has no {member}: the PyPI wheel holds MSD_musicnn, MTT_musicnn and the VGG models",
-                    wheel.display()
-                )
-            }
-            Err(e) => return Err(e).with_context(open),
-        };
-        let mut out = std::fs::File::create(staging.path().join(name))?;
-        std::io::copy(&mut entry, &mut out).with_context(open)?;
-    }
-    std::fs::rename(staging.keep(), &target).with_context(|| format!("cannot create {}", target.display()))?;
+    jukemir_fs::write_dir_atomically(&target, |staging| -> Result<()> {
+        for name in [".index", ".data-00000-of-00001"] {
+            let member = format!("musicnn/{model}/{name}");
+            let mut entry = match zip.by_name(&member) {
+                Ok(entry) => entry,
+                Err(zip::result::ZipError::FileNotFound) => {
+                    bail!(
+                        "{} has no {member}: the PyPI wheel holds MSD_musicnn, MTT_musicnn and the VGG models",
+                        wheel.display()
+                    )
+                }
+                Err(e) => return Err(e).with_context(open),
+            };
+            let mut out = std::fs::File::create(staging.join(name))?;
+            std::io::copy(&mut entry, &mut out).with_context(open)?;
+        }
+        Ok(())
+    })
+    .with_context(|| format!("cannot create {}", target.display()))?;
     Ok(target)
 }
 

@@ -12,13 +12,7 @@ pub fn to_reference_json(value: &serde_json::Value) -> String {
 /// Write atomically (temporary file + rename), so an interrupted run never leaves a half-written
 /// `meta.json`.
 pub fn write_meta_json(path: &Path, value: &serde_json::Value) -> std::io::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::Builder::new().prefix(&jukemir_fs::temp_prefix("meta.json")).tempfile_in(dir)?;
-    tmp.write_all(to_reference_json(value).as_bytes())?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
+    jukemir_fs::write_atomically(path, |file| file.write_all(to_reference_json(value).as_bytes()))
 }
 
 /// The largest `meta.json` read (uncompressed): the biggest real one, MagnaTagATune's, is a few MB;

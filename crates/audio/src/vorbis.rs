@@ -639,7 +639,7 @@ mod tests {
     use super::*;
 
     fn music(rel: &str) -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/music").join(rel)
+        jukemir_test_support::music(rel)
     }
 
     fn whole(rel: &str) -> Audio {

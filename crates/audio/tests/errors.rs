@@ -10,7 +10,7 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 fn music(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/music").join(rel)
+    jukemir_test_support::music(rel)
 }
 
 /// Writes the first `len` bytes of `src` to `dir/name`.

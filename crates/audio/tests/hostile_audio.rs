@@ -22,7 +22,7 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 fn music(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/music").join(rel)
+    jukemir_test_support::music(rel)
 }
 
 /// The first `n` bytes of a file of the shared music folder (a long file's head decodes in

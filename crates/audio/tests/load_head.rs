@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use jukemir_audio::{load, load_head, peak_normalize, LoadOptions};
 
 fn shared(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/music").join(rel)
+    jukemir_test_support::music(rel)
 }
 
 fn fixture(rel: &str) -> PathBuf {

@@ -62,7 +62,7 @@ fn load_matches_librosa_on_real_clips() {
     let mut failures = Vec::new();
     for case in manifest["cases"].as_array().unwrap() {
         let name = case["name"].as_str().unwrap();
-        let audio_path = repo().join("../shared/data/music").join(case["path"].as_str().unwrap());
+        let audio_path = jukemir_test_support::test_file("data/music").join(case["path"].as_str().unwrap());
         let opts = LoadOptions {
             sample_rate: Some(case["sr"].as_u64().unwrap() as u32),
             mono: true,
@@ -101,7 +101,7 @@ fn native_rate_decoding_matches_libsndfile() {
     for case in manifest["cases"].as_array().unwrap() {
         let Some(sr_native) = case["sr_native"].as_u64() else { continue };
         let name = case["name"].as_str().unwrap();
-        let audio_path = repo().join("../shared/data/music").join(case["path"].as_str().unwrap());
+        let audio_path = jukemir_test_support::test_file("data/music").join(case["path"].as_str().unwrap());
         let opts = LoadOptions::native().span(case["offset"].as_f64().unwrap(), case["duration"].as_f64());
         let ours = load(&audio_path, &opts).unwrap();
         assert_eq!(ours.sample_rate as u64, sr_native);

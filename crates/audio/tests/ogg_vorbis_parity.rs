@@ -19,7 +19,7 @@ fn repo() -> PathBuf {
 }
 
 fn music(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/music").join(rel)
+    jukemir_test_support::music(rel)
 }
 
 fn manifest() -> serde_json::Value {

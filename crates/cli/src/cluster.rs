@@ -2,12 +2,13 @@
 //! arrays) or on Kubernetes (Indexed Jobs), one task per batch of files or per probe config.
 
 mod k8s;
+mod slurm;
 mod yaml;
 
-use crate::slurm::{shell_command, ArrayJob, Tasks};
 use anyhow::{bail, ensure, Context};
 use clap::{Args, Subcommand};
 use jukemir_representations::inputs::{check_unique_outputs, list_input_files};
+use slurm::{shell_command, ArrayJob, Tasks};
 use std::path::{Path, PathBuf};
 
 const CLUSTER_LONG_ABOUT: &str = "Write job scripts that run `jukemir extract` or the probe grid on a cluster, one \
@@ -493,12 +494,12 @@ fn write_output(output: &Path, body: &str, submit: &str, summary: &str) -> anyho
 }
 
 fn warn_array_size(tasks: usize) {
-    if tasks > crate::slurm::DEFAULT_MAX_ARRAY_SIZE - 1 {
+    if tasks > slurm::DEFAULT_MAX_ARRAY_SIZE - 1 {
         eprintln!(
             "warning: {tasks} array tasks: Slurm's default MaxArraySize only allows indices up to {} \
              (`scontrol show config | grep MaxArraySize` shows this cluster's); use a larger --batch-size if \
              sbatch refuses the script",
-            crate::slurm::DEFAULT_MAX_ARRAY_SIZE - 1
+            slurm::DEFAULT_MAX_ARRAY_SIZE - 1
         );
     }
 }
@@ -545,7 +546,7 @@ fn slurm_extract(args: SlurmExtractArgs) -> anyhow::Result<()> {
         );
     }
     let time = args.slurm.time.clone().unwrap_or_else(|| defaults.time.to_string());
-    let body = crate::slurm::script(&ArrayJob {
+    let body = slurm::script(&ArrayJob {
         name: &format!("jukemir-extract-{}", spec.representation),
         tasks: Tasks::Same { count: plan.tasks, command: &command },
         cpus_per_task: chosen.cpus,
@@ -647,7 +648,7 @@ pub fn write_slurm_grid(g: &SlurmGrid) -> anyhow::Result<()> {
     let mut comments = vec![format!("Written by jukemir {}: {}", env!("CARGO_PKG_VERSION"), invocation())];
     comments.extend(grid_comments(g.dataset, g.representation, tasks.len(), &root, "$SLURM_ARRAY_TASK_ID"));
     comments.push(format!("Submit: sbatch FILE. Follow: squeue --me. Logs: {}/<jobid>_<task>.out.", log_dir.display()));
-    let body = crate::slurm::script(&ArrayJob {
+    let body = slurm::script(&ArrayJob {
         name: &format!("jukemir-grid-{}-{}", g.dataset, g.representation),
         tasks: Tasks::Each(&tasks),
         cpus_per_task: g.cpus,

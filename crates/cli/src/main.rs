@@ -12,7 +12,6 @@ mod probe;
 mod progress;
 mod report;
 mod reproduce;
-mod slurm;
 mod weights;
 
 use clap::{Parser, Subcommand};

@@ -19,7 +19,7 @@ fn stderr(out: &Output) -> String {
 }
 
 fn shared_music(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/music").join(rel)
+    jukemir_test_support::music(rel)
 }
 
 fn fixture(rel: &str) -> PathBuf {

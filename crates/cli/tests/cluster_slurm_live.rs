@@ -244,7 +244,7 @@ fn mtimes(dir: &Path) -> BTreeMap<String, SystemTime> {
 /// Audio to extract from: the real clips of ../shared/data/music when present, else synthetic WAVs.
 fn gather_clips(dir: &Path) -> Vec<String> {
     std::fs::create_dir_all(dir).unwrap();
-    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/music");
+    let shared = jukemir_test_support::test_file("data/music");
     let mut stems = Vec::new();
     let mut stack = vec![shared];
     while let Some(folder) = stack.pop() {

@@ -249,7 +249,7 @@ fn killed_asset_downloads_resume_to_the_served_bytes() {
 use common::GENRES;
 
 fn shared(rel: &str) -> PathBuf {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared").join(rel);
+    let path = jukemir_test_support::test_file(rel);
     assert!(path.exists(), "{} is missing: this test needs the project's shared/ folder", path.display());
     path
 }

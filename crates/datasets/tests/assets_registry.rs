@@ -36,7 +36,7 @@ fn gtzan_assets_match_the_reference() {
 #[test]
 fn shared_annotation_files_verify_against_the_registry() {
     // ../shared holds the exact GTZAN split lists the reference pins; their checksums must match.
-    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/annotations/gtzan");
+    let shared = jukemir_test_support::test_file("data/annotations/gtzan");
     if !shared.is_dir() {
         eprintln!("skipped: {} is missing", shared.display());
         return;
@@ -137,7 +137,7 @@ fn weights_registry_pins_released_files_and_git_blobs() {
     assert!(Checksum::parse("structure:jukebox-1b").unwrap_err().to_string().contains("no such published model"));
     assert!(Checksum::parse("git-blob-sha1:ABC").unwrap_err().to_string().contains("40"));
     // The shared copies are the published files.
-    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/weights");
+    let shared = jukemir_test_support::test_file("weights");
     if shared.is_dir() {
         let index = shared.join("musicnn_big/.index");
         let expected = weights.get("MUSICNN_BIG_INDEX").unwrap();

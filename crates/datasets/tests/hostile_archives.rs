@@ -28,7 +28,7 @@ use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 
 fn shared() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
+    jukemir_test_support::test_data()
 }
 
 fn tmp() -> &'static tempfile::TempDir {

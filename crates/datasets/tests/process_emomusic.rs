@@ -27,8 +27,7 @@ const STATIC: [&str; 5] = ["song_id", "mean_arousal", "std_arousal", "mean_valen
 const CONTINUOUS: [&str; 4] = ["valence_cont_average", "valence_cont_std", "arousal_cont_average", "arousal_cont_std"];
 
 fn reference() -> Option<Map<String, Value>> {
-    let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference/jukemir/metadata/emomusic.json.gz");
+    let path = jukemir_test_support::test_file("reference/jukemir/metadata/emomusic.json.gz");
     if !path.is_file() {
         eprintln!("skipped: {} is missing", path.display());
         return None;

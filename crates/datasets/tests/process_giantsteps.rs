@@ -17,7 +17,7 @@ const MTG_TOP: &str = "giantsteps-mtg-key-dataset-fd7b8c584f7bd6d720d170c325a6d4
 const KEY_TOP: &str = "giantsteps-key-dataset-c8cb8aad2cb53f165be51ea099d0dc75c64a844f";
 
 fn shared() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
+    jukemir_test_support::test_data()
 }
 
 fn annotation_zip(name: &str) -> PathBuf {

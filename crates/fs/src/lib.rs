@@ -11,7 +11,7 @@
 use std::path::{Path, PathBuf};
 
 /// Write `path` so that it is either absent, its old contents or the complete new file: `write`
-/// fills a hidden temporary (named by [`temp_prefix`]) in the same folder (created if missing),
+/// fills a hidden temporary (named by [`temp_prefix`]) in the same folder (which must exist),
 /// which is synced to disk and only then renamed over `path`. On any error the temporary is
 /// removed and `path` is untouched. The one place jukemir writes an output.
 pub fn write_atomically<E: From<std::io::Error>>(
@@ -19,7 +19,6 @@ pub fn write_atomically<E: From<std::io::Error>>(
     write: impl FnOnce(&mut std::fs::File) -> Result<(), E>,
 ) -> Result<(), E> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let mut tmp = tempfile::Builder::new().prefix(&temp_prefix(&name)).suffix(".tmp").tempfile_in(dir)?;
     write(tmp.as_file_mut())?;
@@ -186,6 +185,8 @@ mod tests {
     fn atomic_writes_replace_whole_files_or_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub/out.bin");
+        assert!(super::write_atomically(&path, |f| std::io::Write::write_all(f, b"x")).is_err(), "no folder");
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
         super::write_atomically(&path, |f| std::io::Write::write_all(f, b"first")).unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"first");
         let failed: std::io::Result<()> = super::write_atomically(&path, |f| {

@@ -46,7 +46,7 @@ fn fixtures() -> PathBuf {
 }
 
 fn shared() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
+    jukemir_test_support::test_data()
 }
 
 fn tmp() -> &'static tempfile::TempDir {

@@ -12,7 +12,7 @@ use jukemir_models::keras_hdf5::{KerasHdf5Error, KerasWeights};
 use serde::Deserialize;
 
 fn choi_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/weights/choi")
+    jukemir_test_support::test_file("weights/choi")
 }
 
 fn fixtures() -> PathBuf {

@@ -15,7 +15,7 @@ fn repo(path: &str) -> PathBuf {
 }
 
 fn wheel() -> Option<PathBuf> {
-    let wheel = repo("../shared/weights/musicnn-0.1.0-py3-none-any.whl");
+    let wheel = jukemir_test_support::test_file("weights/musicnn-0.1.0-py3-none-any.whl");
     if wheel.is_file() {
         Some(wheel)
     } else {

@@ -14,7 +14,7 @@ use jukemir_models::tf_checkpoint::{
 };
 
 fn weights_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/weights")
+    jukemir_test_support::test_file("weights")
 }
 
 /// Extracts `musicnn/MSD_musicnn/{.index,.data-00000-of-00001,checkpoint}` from the wheel.

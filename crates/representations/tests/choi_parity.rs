@@ -28,7 +28,7 @@ const BATCH1: [&str; 5] =
     ["frantic-old", "TRWJAZW128F42760DD_test", "defeat", "joram-moments_of_clarity-08-solipsism-59-88", "sad"];
 
 fn original(stem: &str) -> PathBuf {
-    let shared = repo("../shared/data/music");
+    let shared = jukemir_test_support::test_file("data/music");
     let mp3 = shared.join(format!("musicnn/{stem}.mp3"));
     if mp3.is_file() {
         mp3
@@ -65,7 +65,7 @@ fn clip(stem: &str) -> PathBuf {
 }
 
 fn weights() -> Option<PathBuf> {
-    let path = repo("../shared/weights/choi/weights_layer4_theano.hdf5");
+    let path = jukemir_test_support::test_file("weights/choi/weights_layer4_theano.hdf5");
     if path.is_file() {
         return Some(path);
     }

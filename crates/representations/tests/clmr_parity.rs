@@ -30,7 +30,7 @@ fn relative_error(ours: &[f32], theirs: &Array1<f32>) -> f32 {
 
 #[test]
 fn real_clips_match_the_reference_container() {
-    let shared = repo("../shared/data/music");
+    let shared = jukemir_test_support::test_file("data/music");
     if !shared.is_dir() {
         eprintln!("skipping: {} is missing", shared.display());
         return;

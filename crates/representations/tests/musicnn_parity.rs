@@ -37,7 +37,7 @@ fn log_mel_input_matches_the_extractors() {
 
 #[test]
 fn representations_of_real_clips_match_the_reference_container() {
-    let shared = repo("../shared");
+    let shared = jukemir_test_support::test_data();
     let wheel = shared.join("weights/musicnn-0.1.0-py3-none-any.whl");
     if !wheel.is_file() {
         eprintln!("skipping: {} is missing", wheel.display());
@@ -74,7 +74,7 @@ fn missing_weights_and_short_audio_say_what_to_do() {
     let err = format!("{:#}", load("musicnn", &["--model", "MSD_big"], &context).err().unwrap());
     assert!(err.contains("MSD_big") && err.contains("MSD_musicnn_big, MSD_musicnn, MTT_musicnn"), "{err}");
 
-    let wheel = repo("../shared/weights/musicnn-0.1.0-py3-none-any.whl");
+    let wheel = jukemir_test_support::test_file("weights/musicnn-0.1.0-py3-none-any.whl");
     if wheel.is_file() {
         let context = LoadContext { weights: Some(wheel), cache_root: cache.path().to_path_buf() };
         let repr = load("musicnn", &["--model", "MSD_musicnn"], &context).unwrap();

@@ -389,7 +389,7 @@ pub fn grid(args: GridArgs) -> anyhow::Result<()> {
     let container_cache = volume.in_container(&cache);
     let container_configs = configs.iter().map(|c| volume.local_to_container(c)).collect::<anyhow::Result<Vec<_>>>()?;
     let tasks = grid_tasks(&options.exe, &container_cache, &container_configs);
-    let script = format!("set -eu\n{}", crate::slurm::case_dispatch("JOB_COMPLETION_INDEX", &tasks, "Indexed Job"));
+    let script = format!("set -eu\n{}", super::slurm::case_dispatch("JOB_COMPLETION_INDEX", &tasks, "Indexed Job"));
     let name = job_name(options.name.as_deref(), &format!("jukemir-grid-{}-{}", grid.dataset, grid.representation))?;
     let mut comments = vec![format!("Written by jukemir {}: {}", env!("CARGO_PKG_VERSION"), invocation())];
     comments.extend(grid_comments(

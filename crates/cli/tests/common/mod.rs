@@ -102,7 +102,7 @@ pub fn tar_gz(members: impl IntoIterator<Item = (String, Vec<u8>)>) -> Vec<u8> {
 
 /// A file of `../shared` (the read-only test data beside the checkout).
 pub fn shared(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared").join(rel)
+    jukemir_test_support::test_file(rel)
 }
 
 /// Serves `assets` (tag, path under the cache, bytes) on a loopback server and writes a registry

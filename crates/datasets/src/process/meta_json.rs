@@ -12,6 +12,9 @@ pub fn to_reference_json(value: &serde_json::Value) -> String {
 /// Write atomically (temporary file + rename), so an interrupted run never leaves a half-written
 /// `meta.json`.
 pub fn write_meta_json(path: &Path, value: &serde_json::Value) -> std::io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
     jukemir_fs::write_atomically(path, |file| file.write_all(to_reference_json(value).as_bytes()))
 }
 

@@ -6,7 +6,7 @@ use serde_json::Value;
 use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Assets by tag from a fixed map: what the tests hand the processors instead of the cache.
 pub struct Assets<K = &'static str>(pub HashMap<K, PathBuf>);
@@ -19,7 +19,7 @@ impl<K: Borrow<str> + Eq + Hash + Sync> AssetSource for Assets<K> {
 
 /// A path under the project's shared/ folder beside the checkout, which these tests need.
 pub fn shared(rel: &str) -> PathBuf {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared").join(rel);
+    let path = jukemir_test_support::test_file(rel);
     assert!(path.exists(), "{} is missing: these tests need the project's shared/ folder", path.display());
     path
 }

@@ -16,7 +16,7 @@ mod fft_resample;
 mod head;
 mod load;
 mod media;
-pub mod numpy;
+pub use jukemir_pycompat::numpy;
 pub mod resample;
 mod sink;
 mod vorbis;

@@ -31,7 +31,9 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
 
 /// Collect, print and write the report of every saved grid under the cache `root`.
 pub fn report_in(root: &std::path::Path, out: Option<PathBuf>) -> anyhow::Result<()> {
-    let report = collect(root, &mut |dataset, representation| eprintln!("collecting {dataset} / {representation}"))?;
+    let order = jukemir_representations::plugin::names();
+    let report =
+        collect(root, &order, &mut |dataset, representation| eprintln!("collecting {dataset} / {representation}"))?;
     if report.rows.is_empty() {
         anyhow::bail!(
             "no saved probes under {}: run `jukemir probe grid <dataset> <representation>` first",

@@ -1,7 +1,7 @@
 //! The probe experiment configuration (the reference's `ProbeExperimentConfig`): its fields, their
 //! defaults, and its uid, the sha1 of the JSON text the reference writes.
 
-mod pyjson;
+use jukemir_pycompat::json as pyjson;
 
 pub use pyjson::{dumps_indent2_sorted, float_repr};
 

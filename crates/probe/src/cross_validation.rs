@@ -15,7 +15,7 @@
 use crate::scaler::StandardScaler;
 use crate::svm::{Svc, SvcParams, SvmError};
 /// `np.mean` and `np.std` of a 1-D array, as the reference's summary line computes them.
-pub use jukemir_audio::numpy::mean_std;
+pub use jukemir_pycompat::numpy::mean_std;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 

@@ -8,7 +8,7 @@ use ndarray_npy::ReadNpyExt;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
-pub use jukemir_representations::pyrandom::PyRandom;
+pub use jukemir_pycompat::pyrandom::PyRandom;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutputType {
@@ -239,7 +239,7 @@ fn read_vector(path: &Path) -> Result<Vec<f32>> {
     let open = || std::fs::File::open(path).with_context(|| format!("missing representation {}", path.display()));
     let mut file = open()?;
     let len = file.metadata().with_context(|| format!("cannot read {}", path.display()))?.len();
-    if let Err(reason) = jukemir_representations::npy_io::check_npy_header(&mut file, len, 4) {
+    if let Err(reason) = jukemir_pycompat::npy::check_npy_header(&mut file, len, 4) {
         bail!("{} is not a readable .npy: {reason}", path.display());
     }
     if let Ok(a) = Array1::<f32>::read_npy(std::io::BufReader::new(open()?)) {

@@ -45,7 +45,7 @@
 //! dual coefficients and decision values to 1e-6 and the predictions of a real-feature
 //! cross-validation sample by sample.
 
-use jukemir_audio::numpy::variance;
+use jukemir_pycompat::numpy::variance;
 use std::fmt;
 
 /// libsvm's `TAU`: the quadratic coefficient used when the kernel is not positive definite.

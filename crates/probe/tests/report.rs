@@ -20,6 +20,9 @@ fn configs(dataset: &str) -> Vec<ProbeConfig> {
     vec![base.with("learning_rate", json!(1e-2)).unwrap(), base.with("learning_rate", json!(1e-4)).unwrap()]
 }
 
+/// The registry's order of the paper's representations (what the CLI passes).
+const PAPER_ORDER: [&str; 6] = ["chroma", "mfcc", "choi", "musicnn", "clmr", "jukebox"];
+
 #[test]
 fn report_collects_evaluates_and_renders() {
     let dir = tempfile::tempdir().unwrap();
@@ -31,7 +34,7 @@ fn report_collects_evaluates_and_renders() {
     }
 
     let mut seen = Vec::new();
-    let report = collect(root, &mut |d, r| seen.push(format!("{d}/{r}"))).unwrap();
+    let report = collect(root, &PAPER_ORDER, &mut |d, r| seen.push(format!("{d}/{r}"))).unwrap();
     assert_eq!(seen, ["gtzan_ff/synth", "emomusic/synth"]);
     assert_eq!(report.rows.len(), 1);
     let (row, paper) = &report.rows[0];
@@ -56,12 +59,12 @@ fn report_collects_evaluates_and_renders() {
     assert_eq!(saved.num_runs, 2);
     saved.test.insert("accuracy".into(), 0.25);
     saved.save(root).unwrap();
-    let reused = collect(root, &mut |_, _| {}).unwrap();
+    let reused = collect(root, &PAPER_ORDER, &mut |_, _| {}).unwrap();
     assert_eq!(reused.rows[0].0.values[2], Some(0.25));
     // ...and redone once another run is saved.
     let extra = configs("gtzan_ff")[0].with("dropout_p", json!(0.25)).unwrap();
     grid::run_configs(&[extra], root, 1, &|_| {}).unwrap();
-    let redone = collect(root, &mut |_, _| {}).unwrap();
+    let redone = collect(root, &PAPER_ORDER, &mut |_, _| {}).unwrap();
     assert_eq!(Evaluation::load("gtzan_ff", "synth", root).unwrap().unwrap().num_runs, 3);
     assert_ne!(redone.rows[0].0.values[2], Some(0.25));
 

@@ -16,7 +16,7 @@ pub mod moments;
 pub mod musicnn;
 pub mod npy_io;
 pub mod plugin;
-pub mod pyrandom;
+pub use jukemir_pycompat::pyrandom;
 pub mod representation;
 pub mod weights;
 

@@ -14,7 +14,7 @@ pub mod giantsteps;
 pub mod gtzan;
 pub mod magnatagatune;
 pub mod meta_json;
-pub(crate) mod pycompat;
+pub(crate) use jukemir_pycompat::text as pycompat;
 pub mod run;
 
 use std::path::{Path, PathBuf};

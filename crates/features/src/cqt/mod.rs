@@ -4,7 +4,7 @@
 
 mod basis;
 mod downsample;
-pub(crate) mod numpy_ops;
+pub(crate) use jukemir_pycompat::numpy_ops;
 mod octaves;
 mod response;
 mod sparse;

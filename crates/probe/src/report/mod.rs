@@ -34,12 +34,6 @@ pub const COLUMNS: [Column; 6] = [
 
 pub const TASKS: [&str; 4] = ["tagging", "genre", "key", "emotion"];
 
-/// The paper's representations in its table order (the registry's, where they come first); the
-/// report lists others after them, alphabetically.
-pub fn paper_order() -> Vec<&'static str> {
-    jukemir_representations::PLUGINS.iter().filter(|p| p.in_paper).map(|p| p.name).collect()
-}
-
 /// One row: a representation's six metrics as fractions (the table shows percentages).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -75,8 +69,8 @@ pub struct Report {
     pub rows: Vec<(Row, Option<Row>)>,
 }
 
-fn representation_rank(name: &str) -> (usize, String) {
-    let order = paper_order();
+/// Where `name` comes in `order`, then alphabetically after the listed ones.
+fn representation_rank(name: &str, order: &[&str]) -> (usize, String) {
     (order.iter().position(|p| *p == name).unwrap_or(order.len()), name.to_string())
 }
 
@@ -101,8 +95,9 @@ fn probed_representations(dataset: &str, cache_root: &Path) -> Result<Vec<String
 
 /// Collect the test metrics of every dataset × representation with saved probes under
 /// `<cache_root>/probes`, evaluating (and saving `evaluations/<dataset>/<representation>.json` for) grids that have no
-/// up-to-date evaluation yet. `on_evaluate` is told which pair is being looked at.
-pub fn collect(cache_root: &Path, on_evaluate: &mut dyn FnMut(&str, &str)) -> Result<Report> {
+/// up-to-date evaluation yet. Rows come in `order` (the registry's: the paper's representations
+/// first), others after them alphabetically. `on_evaluate` is told which pair is being looked at.
+pub fn collect(cache_root: &Path, order: &[&str], on_evaluate: &mut dyn FnMut(&str, &str)) -> Result<Report> {
     let mut rows: Vec<Row> = Vec::new();
     let mut datasets: Vec<&str> = COLUMNS.iter().map(|c| c.dataset).collect();
     datasets.dedup();
@@ -125,7 +120,7 @@ pub fn collect(cache_root: &Path, on_evaluate: &mut dyn FnMut(&str, &str)) -> Re
             }
         }
     }
-    rows.sort_by_key(|r| representation_rank(&r.representation));
+    rows.sort_by_key(|r| representation_rank(&r.representation, order));
     let rows = rows.into_iter().map(|r| {
         let published = paper::row(&r.representation);
         (r, published)
@@ -171,9 +166,10 @@ mod tests {
     }
 
     #[test]
-    fn representations_follow_the_papers_order() {
+    fn representations_follow_the_given_order_then_the_alphabet() {
+        let order = ["chroma", "mfcc", "choi", "musicnn", "clmr", "jukebox"];
         let mut names = vec!["zeta", "jukebox", "chroma", "alpha", "musicnn"];
-        names.sort_by_key(|n| representation_rank(n));
+        names.sort_by_key(|n| representation_rank(n, &order));
         assert_eq!(names, ["chroma", "musicnn", "jukebox", "alpha", "zeta"]);
     }
 }

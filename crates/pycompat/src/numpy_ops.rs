@@ -6,7 +6,7 @@
 /// a third of inputs. (On CPUs without AVX512F numpy calls `hypotf`; the reference data were
 /// produced on an AVX512 machine.)
 #[inline]
-pub(crate) fn cabs32(re: f32, im: f32) -> f32 {
+pub fn cabs32(re: f32, im: f32) -> f32 {
     let (a, b) = (re.abs(), im.abs());
     if a.is_infinite() || b.is_infinite() {
         return f32::INFINITY;
@@ -19,7 +19,7 @@ pub(crate) fn cabs32(re: f32, im: f32) -> f32 {
 
 /// [`cabs32`] for finite inputs, without branches so loops over it vectorise.
 #[inline]
-pub(crate) fn cabs32_finite(re: f32, im: f32) -> f32 {
+pub fn cabs32_finite(re: f32, im: f32) -> f32 {
     let (a, b) = (re.abs(), im.abs());
     let larger = a.max(b);
     let smaller = a.min(b);
@@ -48,7 +48,7 @@ fn square_plus_one(r: f32) -> f32 {
 
 /// `np.abs` of a `complex128`, by the same AVX512F formula as [`cabs32`].
 #[inline]
-pub(crate) fn cabs64(re: f64, im: f64) -> f64 {
+pub fn cabs64(re: f64, im: f64) -> f64 {
     let (a, b) = (re.abs(), im.abs());
     if a.is_infinite() || b.is_infinite() {
         return f64::INFINITY;
@@ -65,7 +65,7 @@ pub(crate) fn cabs64(re: f64, im: f64) -> f64 {
 }
 
 /// `np.mod(a, b)` for `float32` (Python's sign convention: the result takes the sign of `b`).
-pub(crate) fn remainder_f32(a: f32, b: f32) -> f32 {
+pub fn remainder_f32(a: f32, b: f32) -> f32 {
     if b == 0.0 {
         return a % b;
     }
@@ -83,7 +83,7 @@ pub(crate) fn remainder_f32(a: f32, b: f32) -> f32 {
 
 /// `np.linspace(start, stop, num)`: `k · step + start` with the last point pinned to `stop`,
 /// which is how numpy rounds (not `start + k · (stop − start)/(num − 1)`).
-pub(crate) fn linspace(start: f64, stop: f64, num: usize) -> Vec<f64> {
+pub fn linspace(start: f64, stop: f64, num: usize) -> Vec<f64> {
     if num == 0 {
         return Vec::new();
     }

@@ -12,19 +12,7 @@ fn npy(values: &[f32]) -> Vec<u8> {
 }
 
 fn tar_gz(path: &Path, members: &[(String, Vec<u8>)]) {
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    {
-        let mut tar = tar::Builder::new(&mut gz);
-        for (name, bytes) in members {
-            let mut header = tar::Header::new_gnu();
-            header.set_size(bytes.len() as u64);
-            header.set_mode(0o644);
-            header.set_cksum();
-            tar.append_data(&mut header, name, &bytes[..]).unwrap();
-        }
-        tar.finish().unwrap();
-    }
-    std::fs::write(path, gz.finish().unwrap()).unwrap();
+    std::fs::write(path, jukemir_test_support::tar_gz(members.iter().map(|(n, b)| (n, b)))).unwrap();
 }
 
 struct Case {

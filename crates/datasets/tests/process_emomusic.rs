@@ -75,16 +75,7 @@ fn csv(songs: &[&Value], stem: &str) -> String {
 }
 
 fn tar_gz(path: &Path, members: &[(String, Vec<u8>)]) {
-    let gz = flate2::write::GzEncoder::new(std::fs::File::create(path).unwrap(), flate2::Compression::fast());
-    let mut tar = tar::Builder::new(gz);
-    for (name, bytes) in members {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(bytes.len() as u64);
-        header.set_mode(0o644);
-        header.set_cksum();
-        tar.append_data(&mut header, name, &bytes[..]).unwrap();
-    }
-    tar.into_inner().unwrap().finish().unwrap();
+    std::fs::write(path, jukemir_test_support::tar_gz(members.iter().map(|(n, b)| (n, b)))).unwrap();
 }
 
 /// annotations.tar.gz for `songs`, CSVs at the archive's root as the reference expects.

@@ -80,3 +80,27 @@ impl Representation for Handcrafted {
         self.from_signal(audio.samples).with_context(|| format!("computing {} features", self.name()))
     }
 }
+
+/// The registry entry of a hand-made feature (`chroma.rs`, `mfcc.rs`): no weights, no options,
+/// CPU-only, in the paper.
+pub(crate) const fn plugin(
+    name: &'static str,
+    about: &'static str,
+    help: &'static str,
+    dim: usize,
+    load: fn(&clap::ArgMatches, &crate::plugin::LoadContext) -> anyhow::Result<Box<dyn Representation>>,
+) -> crate::plugin::Plugin {
+    crate::plugin::Plugin {
+        name,
+        about,
+        help,
+        dim: crate::plugin::Dim::Fixed(dim),
+        weights: None,
+        in_paper: true,
+        batch_dependence: None,
+        options: crate::plugin::no_options,
+        task: |_| crate::plugin::TaskResources { gpus: 0, time: "02:00:00", ..crate::plugin::DEFAULT_TASK },
+        uses_gpu: crate::plugin::cpu_only,
+        load,
+    }
+}

@@ -1,4 +1,5 @@
-//! What jukemir's tests share (a dev-dependency only).
+//! What jukemir's tests share (a dev-dependency only): where the test data lives, and archives
+//! built in the original layouts.
 //!
 //! The tests that compare with the references read real material — music clips, annotation files,
 //! the reference's metadata, published weights — from one folder: `$JUKEMIR_TEST_DATA`, else
@@ -26,6 +27,24 @@ pub fn test_file(rel: &str) -> PathBuf {
 /// A real music clip of `data/music/`.
 pub fn music(rel: &str) -> PathBuf {
     test_data().join("data/music").join(rel)
+}
+
+/// The bytes of a `.tar.gz` holding `members` (name, contents) as regular files, in order.
+pub fn tar_gz<N: AsRef<str>, B: AsRef<[u8]>>(members: impl IntoIterator<Item = (N, B)>) -> Vec<u8> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    {
+        let mut tar = tar::Builder::new(&mut gz);
+        for (name, bytes) in members {
+            let bytes = bytes.as_ref();
+            let mut header = tar::Header::new_gnu();
+            header.set_size(bytes.len() as u64);
+            header.set_mode(0o644);
+            header.set_cksum();
+            tar.append_data(&mut header, name.as_ref(), bytes).expect("writing to memory");
+        }
+        tar.finish().expect("writing to memory");
+    }
+    gz.finish().expect("writing to memory")
 }
 
 #[cfg(test)]

@@ -85,19 +85,7 @@ pub fn gtzan_archive(dir: &Path) -> Vec<u8> {
 
 /// A `.tar.gz` of regular files.
 pub fn tar_gz(members: impl IntoIterator<Item = (String, Vec<u8>)>) -> Vec<u8> {
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    {
-        let mut tar = tar::Builder::new(&mut gz);
-        for (name, bytes) in members {
-            let mut header = tar::Header::new_gnu();
-            header.set_size(bytes.len() as u64);
-            header.set_mode(0o644);
-            header.set_cksum();
-            tar.append_data(&mut header, name, &bytes[..]).unwrap();
-        }
-        tar.finish().unwrap();
-    }
-    gz.finish().unwrap()
+    jukemir_test_support::tar_gz(members)
 }
 
 /// A file of `../shared` (the read-only test data beside the checkout).

@@ -37,27 +37,40 @@ from JOB_COMPLETION_INDEX and share a volume (--pvc NAME or --host-path DIR) mou
 holds the inputs, outputs and cache; paths are given relative to that volume. Submit with `kubectl create -f \
 FILE`; to run it again, `kubectl delete job NAME` then create it again: finished work is skipped.";
 
-const EXTRACT_LONG_ABOUT: &str = "Count the inputs of INPUT_DIR now (its non-hidden regular files, sorted by name, \
-as `jukemir extract` lists them) and write a job with one task per batch of --batch-size files: task I runs \
-`jukemir extract REPRESENTATION INPUT_DIR OUTPUT_DIR --batch-size N -j CPUS` with I taken from \
-SLURM_ARRAY_TASK_ID (Slurm) or JOB_COMPLETION_INDEX (Kubernetes), so it processes files [I·N, I·N+N) (choi: batch I of the reference's shuffled batches, the \
-same number of them). Finished outputs are skipped and new ones written atomically, so resubmitting is safe. \
-If files are added to INPUT_DIR, write the job again.
+/// `cluster … extract --help`: the contract, then each representation's task defaults (from the
+/// registry), then the caveats.
+fn extract_long_about() -> String {
+    let mut text = String::from(
+        "Count the inputs of INPUT_DIR now (its non-hidden regular files, sorted by name, as `jukemir extract` \
+lists them) and write a job with one task per batch of --batch-size files: task I runs `jukemir extract \
+REPRESENTATION INPUT_DIR OUTPUT_DIR --batch-size N -j CPUS` with I taken from SLURM_ARRAY_TASK_ID (Slurm) or \
+JOB_COMPLETION_INDEX (Kubernetes), so it processes files [I·N, I·N+N) (choi: batch I of the reference's \
+shuffled batches, the same number of them). Finished outputs are skipped and new ones written atomically, so \
+resubmitting is safe. If files are added to INPUT_DIR, write the job again.
 
-Defaults per task, by representation (--batch-size, --cpus, --mem, --gpus and --time override them):
-  representation  batch  cpus  mem  gpus  time
-  chroma, mfcc      256     4   4G     0  02:00:00
-  musicnn, clmr     256     4   4G     1  04:00:00
-  choi              256     4   4G     1  04:00:00
-  jukebox             8     8   8G     1  24:00:00   (3G with --stream-weights)
-
+Defaults per task, by representation and without its options (--batch-size, --cpus, --mem, --gpus and \
+--time override them):
+  representation  batch  cpus   mem  gpus  time
+",
+    );
+    for plugin in jukemir_representations::PLUGINS {
+        let Ok(options) = plugin.parse_options::<_, &str>([]) else { continue };
+        let t = (plugin.task)(&options);
+        text += &format!(
+            "  {:<14} {:>6} {:>5} {:>4}G {:>5}  {}\n",
+            plugin.name, t.batch_size, t.cpus, t.mem_gib, t.gpus, t.time
+        );
+    }
+    text += "
 choi's batch size is part of its definition: its batch norms use the statistics of the batch, so \
 another --batch-size gives other vectors (a warning says so). jukebox keeps about 6 GB resident, or \
-about 1.3 GB with --stream-weights.
+about 1.3 GB with --stream-weights (its tasks then ask for 3G).
 
 Only jukebox with --device cuda (a jukemir built with --features cuda) uses a GPU; for the other \
 networks the GPU requested only reserves one, so --gpus 0 is sensible and usually schedules sooner; give \
 them more --cpus instead.";
+    text
+}
 
 const GRID_LONG_ABOUT: &str = "Write the paper's probe grid for DATASET / REPRESENTATION as config files \
 (probes/<dataset>/<representation>/<uid>.json in the cache, as `jukemir probe grid --emit-configs` does) and a \
@@ -84,7 +97,7 @@ pub enum ClusterCommand {
 #[derive(Subcommand)]
 pub enum SlurmCommand {
     /// One array task per batch of input files, each running `jukemir extract … --batch-size N`.
-    #[command(long_about = EXTRACT_LONG_ABOUT, after_help = SLURM_EXTRACT_EXAMPLES)]
+    #[command(long_about = extract_long_about(), after_help = SLURM_EXTRACT_EXAMPLES)]
     Extract(Box<SlurmExtractArgs>),
     /// Emit the probe-grid configs and one array task per config (`jukemir probe train --skip-done`).
     #[command(long_about = GRID_LONG_ABOUT, after_help = SLURM_GRID_EXAMPLES)]
@@ -94,7 +107,7 @@ pub enum SlurmCommand {
 #[derive(Subcommand)]
 pub enum K8sCommand {
     /// One pod per batch of input files, each running `jukemir extract … --batch-size N`.
-    #[command(long_about = EXTRACT_LONG_ABOUT, after_help = K8S_EXTRACT_EXAMPLES)]
+    #[command(long_about = extract_long_about(), after_help = K8S_EXTRACT_EXAMPLES)]
     Extract(Box<k8s::ExtractArgs>),
     /// Emit the probe-grid configs and one pod per config (`jukemir probe train --skip-done`).
     #[command(long_about = GRID_LONG_ABOUT, after_help = K8S_GRID_EXAMPLES)]

@@ -150,7 +150,6 @@ pub struct ExtractPaths {
 pub struct ExtractSpec {
     plugin: &'static jukemir_representations::Plugin,
     options: clap::ArgMatches,
-    representation: String,
     input_dir: PathBuf,
     output_dir: PathBuf,
     batch_size: Option<usize>,
@@ -166,7 +165,6 @@ impl ExtractSpec {
         ExtractSpec {
             plugin,
             options,
-            representation: plugin.name.to_string(),
             input_dir: paths.input_dir,
             output_dir: paths.output_dir,
             batch_size: paths.batch_size,
@@ -387,7 +385,7 @@ impl ExtractSpec {
         let size = self.batch_size.unwrap_or(defaults.batch_size);
         ensure!(size >= 1, "--batch-size must be at least 1");
         if let Some(dependence) = self.plugin.batch_dependence.filter(|d| d.default_batch_size != size) {
-            let (name, reference) = (&self.representation, dependence.default_batch_size);
+            let (name, reference) = (self.plugin.name, dependence.default_batch_size);
             eprintln!(
                 "warning: {name}'s vectors depend on the other files of their batch, so on the batch size: the \
                  reference used {reference}, and --batch-size {size} gives other vectors (drop --batch-size to use \
@@ -425,7 +423,7 @@ impl ExtractSpec {
         let mut command = vec![
             paths.exe.clone(),
             "extract".into(),
-            self.representation.clone(),
+            self.plugin.name.to_string(),
             paths.input.clone(),
             paths.output.clone(),
             "--batch-size".into(),
@@ -458,7 +456,7 @@ impl ExtractSpec {
         vec![
             format!(
                 "Extracts {} from the {} input files of {input} (its non-hidden files, sorted by name)",
-                self.representation, plan.files
+                self.plugin.name, plan.files
             ),
             format!("into {output}: {} tasks; task I={index_var} processes {selection}.", plan.tasks),
             "Idempotent and resumable: a task skips outputs that already exist as valid vectors and writes each new"
@@ -545,7 +543,7 @@ fn slurm_extract(args: SlurmExtractArgs) -> anyhow::Result<()> {
     let command = spec.command(&paths, &plan, chosen.cpus);
     let log_dir = match &args.slurm.log_dir {
         Some(dir) => absolute(dir)?,
-        None => cache.join("logs").join("extract").join(&spec.representation),
+        None => cache.join("logs").join("extract").join(spec.plugin.name),
     };
     create_log_dir(&log_dir)?;
     let mut comments = vec![format!("Written by jukemir {}: {}", env!("CARGO_PKG_VERSION"), invocation())];
@@ -560,7 +558,7 @@ fn slurm_extract(args: SlurmExtractArgs) -> anyhow::Result<()> {
     }
     let time = args.slurm.time.clone().unwrap_or_else(|| defaults.time.to_string());
     let body = slurm::script(&ArrayJob {
-        name: &format!("jukemir-extract-{}", spec.representation),
+        name: &format!("jukemir-extract-{}", spec.plugin.name),
         tasks: Tasks::Same { count: plan.tasks, command: &command },
         cpus_per_task: chosen.cpus,
         mem: &chosen.mem.slurm(),
@@ -572,7 +570,7 @@ fn slurm_extract(args: SlurmExtractArgs) -> anyhow::Result<()> {
         comments: &comments,
     });
     let out =
-        args.slurm.output.clone().unwrap_or_else(|| format!("jukemir-extract-{}.sbatch", spec.representation).into());
+        args.slurm.output.clone().unwrap_or_else(|| format!("jukemir-extract-{}.sbatch", spec.plugin.name).into());
     let summary = format!("{} array tasks for {} files in batches of {}", plan.tasks, plan.files, plan.batch_size);
     write_output(&out, &body, "sbatch", &summary)
 }

@@ -164,11 +164,6 @@ pub fn load(name: &str, words: &[&str], context: &LoadContext) -> anyhow::Result
     plugin.load_with(&plugin.parse_options(words)?, context)
 }
 
-/// The help paragraph of every representation, for `extract --help`.
-pub fn help_text() -> String {
-    PLUGINS.iter().map(|p| format!("  {:<8}{}", p.name, p.help)).collect::<Vec<_>>().join("\n")
-}
-
 /// For plugins whose options struct has nothing: no options at all.
 pub fn no_options(command: Command) -> Command {
     command

@@ -338,7 +338,7 @@ pub fn extract(args: ExtractArgs) -> anyhow::Result<()> {
         cache: spec.needs_cache().then(|| container_cache.clone()),
     };
     let full = spec.command(&paths, &plan, chosen.cpus);
-    let name = job_name(options.name.as_deref(), &format!("jukemir-extract-{}", spec.representation))?;
+    let name = job_name(options.name.as_deref(), &format!("jukemir-extract-{}", spec.plugin.name))?;
     let mut comments = vec![format!("Written by jukemir {}: {}", env!("CARGO_PKG_VERSION"), invocation())];
     comments.extend(spec.describe(&plan, &container_input, &container_output, "$JOB_COMPLETION_INDEX"));
     comments.extend(submit_comments(&name, options));
